@@ -1,0 +1,102 @@
+"""The database schema, as the list of steps that build it.
+
+`MIGRATIONS[i]` upgrades a database from version i to i + 1 (the version is
+SQLite's `PRAGMA user_version`), so `LATEST` is simply how many steps there are.
+A step is either SQL text (one or more statements) or a function that takes the
+connection. `app.storage.database` runs each step in its own transaction and
+sets `user_version` inside that same transaction, so a step is applied wholly
+or not at all. Steps are append-only: never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
+_V1_SETTINGS_AND_DEVICES = """
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL              -- JSON
+);
+CREATE TABLE devices (
+    device_id       TEXT PRIMARY KEY,
+    advertised_name TEXT,
+    vendor          TEXT,
+    model           TEXT,
+    kind            TEXT NOT NULL,
+    addresses       TEXT NOT NULL DEFAULT '[]',   -- JSON list of str
+    hosts           TEXT NOT NULL DEFAULT '[]',   -- JSON list of str
+    mac             TEXT,
+    user_name       TEXT,
+    room            TEXT,
+    first_seen      REAL NOT NULL,
+    last_seen       REAL NOT NULL,
+    services        TEXT NOT NULL DEFAULT '[]',   -- JSON list of service objects, TXT as hex
+    rule_ids        TEXT NOT NULL DEFAULT '[]'    -- JSON list of str
+);
+"""
+
+
+def _v2_rooms(conn: sqlite3.Connection) -> None:
+    """Rooms become a list of their own, seeded from the rooms devices already have.
+
+    Names that differ only in case collapse into one room (the table is NOCASE);
+    rooms are numbered in case-insensitive alphabetical order.
+    """
+    conn.execute(
+        "CREATE TABLE rooms ("
+        " name     TEXT PRIMARY KEY COLLATE NOCASE,"
+        " position INTEGER NOT NULL)"
+    )
+    rows = conn.execute(
+        "SELECT DISTINCT room FROM devices"
+        " WHERE room IS NOT NULL AND trim(room) != ''"
+        " ORDER BY room COLLATE NOCASE, room"
+    ).fetchall()
+    position = 0
+    for (room,) in rows:
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO rooms (name, position) VALUES (?, ?)", (room, position)
+        ).rowcount
+        position += inserted
+
+
+MIGRATIONS: list[Migration] = [
+    _V1_SETTINGS_AND_DEVICES,  # 0 -> 1
+    _v2_rooms,                 # 1 -> 2
+]
+
+LATEST = len(MIGRATIONS)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split SQL text into complete statements (semicolons inside literals and triggers are kept)."""
+    statements: list[str] = []
+    pending = ""
+    pieces = script.split(";")
+    for index, piece in enumerate(pieces):
+        # The text after the last ';' gets one on its own line, so a trailing comment can't swallow it.
+        pending += piece + (";" if index < len(pieces) - 1 else "\n;")
+        if sqlite3.complete_statement(pending):
+            if _has_sql(pending):
+                statements.append(pending.strip())
+            pending = ""
+    if _has_sql(pending):
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()!r}")
+    return statements
+
+
+def _has_sql(text: str) -> bool:
+    code = "".join(line.split("--", 1)[0] for line in text.splitlines())
+    return bool(code.replace(";", "").strip())
+
+
+def apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:
+    """Run one step on `conn`, inside whatever transaction the caller opened."""
+    if isinstance(migration, str):
+        for statement in split_statements(migration):
+            conn.execute(statement)
+    else:
+        migration(conn)

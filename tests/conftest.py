@@ -1,0 +1,47 @@
+"""Suite-wide set-up: headless Qt, an isolated data dir and keyring, and a check that no test leaks threads."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+# Must happen before anything imports Qt: without a platform and a display, Qt aborts the process.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never read or write the user's real data directory.
+os.environ.pop("EARMUFF_RESOURCES", None)
+
+import pytest  # noqa: E402
+
+# Threads that libraries start once per process and keep on purpose.
+_LONG_LIVED = ("pydevd", "QDBusConnection")
+
+
+def _live_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()}
+
+
+@pytest.fixture(autouse=True)
+def no_thread_leaks(request):
+    """Fail a test that leaves a thread of ours (or zeroconf's) running."""
+    before = _live_threads()
+    yield
+    if request.node.get_closest_marker("allow_thread_leak"):
+        return
+    leaked = []
+    for thread in _live_threads() - before:
+        thread.join(timeout=5.0)
+        if thread.is_alive() and not thread.name.startswith(_LONG_LIVED):
+            leaked.append(thread.name)
+    assert not leaked, f"threads left running: {leaked}"
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A fresh data directory; platformdirs is pointed at tmp too, in case something forgets --data-dir."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
