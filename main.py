@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_gui(args: argparse.Namespace) -> int:
     from app.paths import DataDirError
+    from app.storage import StorageError
 
     try:
         from ui.app import run
@@ -53,6 +54,9 @@ def run_gui(args: argparse.Namespace) -> int:
         context = AppContext.create(args.data_dir, demo=args.demo, verbose=args.verbose)
     except DataDirError as exc:
         print(f"earmuff: {exc}", file=sys.stderr)
+        return 1
+    except StorageError as exc:  # a database that can be neither opened nor safely moved aside
+        print(f"earmuff: {exc.user_message}", file=sys.stderr)
         return 1
     return run(context, sys.argv[:1])
 

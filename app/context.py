@@ -18,6 +18,7 @@ from app.paths import resolve_data_dir
 from app.registry import DeviceRegistry
 from app.settings import Settings, SettingsStore
 from app.storage import (
+    DATABASE_FILENAME,
     BackgroundWriter,
     Database,
     DevicePersister,
@@ -29,7 +30,6 @@ from app.storage import (
 log = logging.getLogger(__name__)
 
 DEMO_INTERFACES = ("127.0.0.1",)
-DATABASE_NAME = "earmuff.db"
 
 
 class SimulatedHomeProcess:
@@ -129,7 +129,7 @@ class AppContext:
         if demo and data_dir is None:
             base = resolve_data_dir(base / "demo")
         log_path = setup_logging(base, verbose)
-        database, error = Database.open_or_recover(base / DATABASE_NAME)
+        database, error = Database.open_or_recover(base / DATABASE_FILENAME)
         if error is not None:
             log.error("%s", error.user_message)
         if demo:
@@ -188,6 +188,22 @@ class AppContext:
     def update_settings(self, **changes: object) -> None:
         """Store UI state (window geometry, last page) without touching discovery."""
         self.save_settings(replace(self.settings, **changes))
+
+    def rename_room(self, old: str, new: str) -> str:
+        """Rename a room everywhere: the room list and every device in it."""
+        name = self.rooms.rename(old, new)
+        self._move_devices_between_rooms(old, name)
+        return name
+
+    def remove_room(self, name: str) -> None:
+        """Delete a room; its devices become unassigned."""
+        self.rooms.remove(name)
+        self._move_devices_between_rooms(name, None)
+
+    def _move_devices_between_rooms(self, old: str, new: str | None) -> None:
+        for device in self.registry.devices():
+            if device.room and device.room.casefold() == old.casefold():
+                self.registry.set_user_fields(device.device_id, user_name=device.user_name, room=new)
 
     def close(self) -> None:
         """Stop everything and write what is pending. Idempotent."""
