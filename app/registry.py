@@ -72,6 +72,7 @@ class DeviceRegistry:
         self._devices: dict[str, Device] = {}     # the current picture
         self._groups: dict[str, Group] = {}
         self._host_owner: dict[str, str] = {}     # host key -> device id it last belonged to
+        self._merged: dict[tuple[int, ...], tuple[list[_Entry], Device]] = {}  # component -> merged device
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -122,6 +123,7 @@ class DeviceRegistry:
         """Devices from storage: shown offline (or 'added by hand') until they are seen again."""
 
         def load() -> None:
+            self._merged.clear()
             for device in devices:
                 status = DeviceStatus.MANUAL if device.is_manual else DeviceStatus.OFFLINE
                 self._known[device.device_id] = replace(device, status=status)
@@ -135,6 +137,7 @@ class DeviceRegistry:
         room = (room or "").strip() or None
 
         def apply() -> None:
+            self._merged.clear()
             if device_id not in self._devices:
                 raise KeyError(device_id)
             self._known[device_id] = replace(self._devices[device_id], user_name=user_name, room=room)
@@ -165,6 +168,7 @@ class DeviceRegistry:
         now = self._clock()
 
         def add() -> None:
+            self._merged.clear()
             if device_id in self._devices:
                 raise ValueError(f"{parsed} is already in the list.")
             for device in self._devices.values():
@@ -192,6 +196,7 @@ class DeviceRegistry:
         """Drop a device that is not online; an online one would come straight back."""
 
         def drop() -> None:
+            self._merged.clear()
             current = self._devices.get(device_id)
             if current is None:
                 raise KeyError(device_id)
@@ -235,9 +240,17 @@ class DeviceRegistry:
             members.setdefault(components.find(_host_key(entry.record)), []).append(entry)
 
         online: dict[str, Device] = {}
+        merged: dict[tuple[int, ...], tuple[list[_Entry], Device]] = {}
         for entries in members.values():
-            device = self._merge(entries, now)
+            # A component whose services are the very same objects as last time merges to the same
+            # device: reuse it, so a report costs O(changed component), not O(home). The cache holds
+            # the entries themselves, so their ids cannot be reused by new entries while cached.
+            key = tuple(sorted(id(entry) for entry in entries))
+            cached = self._merged.get(key)
+            device = cached[1] if cached else self._merge(entries, now)
+            merged[key] = (entries, device)
             online[device.device_id] = device
+        self._merged = merged
 
         devices: dict[str, Device] = {}
         for device_id, known in self._known.items():
