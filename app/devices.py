@@ -89,8 +89,14 @@ class Device:
 
     @property
     def name(self) -> str:
-        """What to call it: the user's name, else its own, else its model, else its id."""
-        return self.user_name or self.advertised_name or self.model or self.device_id
+        """What to call it: the user's name, else its own, else its model, else vendor and host."""
+        if self.user_name or self.advertised_name or self.model:
+            return self.user_name or self.advertised_name or self.model  # type: ignore[return-value]
+        noun = {DeviceKind.SPEAKER: "speaker", DeviceKind.DISPLAY: "display",
+                DeviceKind.MEDIA_PLAYER: "media player"}.get(self.kind, "device")
+        host = self.hosts[0].removesuffix(".").removesuffix(".local") if self.hosts else None
+        where = host or (self.addresses[0] if self.addresses else self.device_id)
+        return f"{self.vendor or 'Unknown'} {noun} ({where})"
 
     @property
     def online(self) -> bool:

@@ -190,8 +190,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    # WORKAROUND: PySide6 6.12 can crash in its own teardown at interpreter exit ("bool_dealloc")
-    # after the models are gone; the figures are printed by then, so leave without finalising.
-    os._exit(code)
+    sys.exit(main())

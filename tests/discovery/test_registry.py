@@ -158,3 +158,11 @@ def test_malformed_adverts_never_break_the_registry(service_type, instance, host
         assert isinstance(device.name, str)
     registry.service_gone(service_type, record.name)
     assert all(not d.online for d in registry.devices())
+
+
+def test_a_device_without_any_name_is_called_by_vendor_and_host(registry):
+    registry.service_seen(ServiceRecord("_sonos._tcp.local.", "Sonos-5CAAFDE47AC8._sonos._tcp.local.",
+                                        "sonos5CAAFDE47AC8.local.", 1443, ("10.0.0.9",),
+                                        build_txt({"info": "/api/v1/players/RINCON_5CAAFDE47AC801400/info"}), 1.0))
+    (device,) = registry.devices()
+    assert device.name == "Sonos speaker (sonos5caafde47ac8)"

@@ -1,0 +1,69 @@
+"""The system-tray icon, where the desktop has a tray; otherwise nothing at all."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+log = logging.getLogger(__name__)
+
+
+class TrayIcon(QObject):
+    """Earmuff's tray icon with a small menu, or an inert stand-in where there is no tray.
+
+    Attributes:
+        available: whether the platform has a system tray (QSystemTrayIcon.isSystemTrayAvailable()).
+        icon: the QSystemTrayIcon, or None when not available.
+        menu: its context menu, or None.
+
+    Signals:
+        show_requested(): the user clicked the icon or chose "Show Earmuff".
+        quit_requested(): the user chose "Quit".
+    """
+
+    show_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, app_icon: QIcon, parent: QObject | None = None, *, available: bool | None = None) -> None:
+        super().__init__(parent)
+        self.available = QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
+        self.icon: QSystemTrayIcon | None = None
+        self.menu: QMenu | None = None
+        if not self.available:
+            log.info("no system tray on this desktop; closing the window will quit Earmuff")
+            return
+        self.menu = QMenu()
+        show = QAction("Show Earmuff", self.menu)
+        show.triggered.connect(self.show_requested)
+        quit_ = QAction("Quit Earmuff", self.menu)
+        quit_.triggered.connect(self.quit_requested)
+        self.menu.addAction(show)
+        self.menu.addSeparator()
+        self.menu.addAction(quit_)
+        self.icon = QSystemTrayIcon(app_icon, self)
+        self.icon.setToolTip("Earmuff")
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.icon.show()
+
+    def set_tooltip(self, text: str) -> None:
+        if self.icon is not None:
+            self.icon.setToolTip(text)
+
+    def notify(self, title: str, message: str) -> bool:
+        """Show a desktop notification; False when there is no tray to show it from."""
+        if self.icon is None or not self.icon.supportsMessages():
+            return False
+        self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 8000)
+        return True
+
+    def hide(self) -> None:
+        if self.icon is not None:
+            self.icon.hide()
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.show_requested.emit()
