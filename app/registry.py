@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from app.devices import Device, DeviceKind, DeviceStatus, Group, GroupKind, RegistryListener
+from app.discovery.arp import lookup_mac
 from app.discovery.fingerprints import Fingerprinter, Identity, normalise_mac
 from app.discovery.records import ServiceRecord
 
@@ -61,9 +62,16 @@ class DeviceRegistry:
     thread, in order, never while the state lock is held.
     """
 
-    def __init__(self, fingerprinter: Fingerprinter, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        fingerprinter: Fingerprinter,
+        *,
+        clock: Callable[[], float] = time.time,
+        neighbour_mac: Callable[[str], str | None] = lookup_mac,
+    ) -> None:
         self._fingerprinter = fingerprinter
         self._clock = clock
+        self._neighbour_mac = neighbour_mac
         self._lock = threading.Lock()
         self._dispatch_lock = threading.RLock()
         self._listeners: list[RegistryListener] = []
@@ -148,7 +156,10 @@ class DeviceRegistry:
         return device
 
     def add_manual(self, address: str, *, name: str | None = None, mac: str | None = None) -> Device:
-        """A speaker that does not advertise, added by IP address; vendor guessed from its MAC."""
+        """A speaker that does not advertise, added by IP address.
+
+        The vendor is guessed from the MAC's OUI: the MAC given, else the one in the ARP table.
+        """
         text = address.strip()
         try:
             parsed = ipaddress.ip_address(text)
@@ -162,7 +173,7 @@ class DeviceRegistry:
                 raise ValueError(f"“{mac}” is not a MAC address (for example 68:db:f5:90:19:64).")
             mac = normal
         else:
-            mac = None
+            mac = self._neighbour_mac(str(parsed))  # the ARP table, when the kernel has talked to it
         device_id = f"ip:{parsed}"
         vendor = self._fingerprinter.oui.vendor(mac)
         now = self._clock()
