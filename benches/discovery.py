@@ -158,7 +158,7 @@ def idle_figures(app: AppUnderTest, seconds: float) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5,20,50")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle to measure CPU over")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

@@ -83,6 +83,10 @@ def record_from_info(info: ServiceInfo, seen_at: float | None = None) -> Service
     )
 
 
+def _same_advert(a: ServiceRecord, b: ServiceRecord) -> bool:
+    return (a.server, a.port, a.addresses, a.txt) == (b.server, b.port, b.addresses, b.txt)
+
+
 class Discovery:
     """Browses mDNS and feeds a ServiceSink.
 
@@ -110,6 +114,7 @@ class Discovery:
         self._liveness_interval_s = min(liveness_interval_s, requery_interval_s)
         self._tracked: set[tuple[str, str]] = set()   # (type, name) of services reported as seen
         self._confirming: set[tuple[str, str]] = set()
+        self._last_reported: dict[tuple[str, str], ServiceRecord] = {}
         self._zeroconf = zeroconf
         self._owns_zeroconf = zeroconf is None
         self._browser: ServiceBrowser | None = None
@@ -189,6 +194,7 @@ class Discovery:
             log.debug("service gone: %s", name)
             with self._pending_lock:
                 self._tracked.discard((service_type, name))
+                self._last_reported.pop((service_type, name), None)
             self._sink.service_gone(service_type, name)
             return
         info = ServiceInfo(service_type, name)
@@ -228,9 +234,18 @@ class Discovery:
         except Exception:  # a record zeroconf accepted but we cannot read: keep going, say so
             log.exception("cannot read service %r", info.name)
             return
-        log.debug("service seen: %s at %s", record.name, record.server)
+        key = (info.type, info.name)
         with self._pending_lock:
-            self._tracked.add((info.type, info.name))
+            self._tracked.add(key)
+            previous = self._last_reported.get(key)
+            # zeroconf fires Added then Updated as a device's records trickle in; an unchanged record
+            # is passed on only to refresh "last seen", at most once per re-query interval.
+            if previous is not None and _same_advert(previous, record) and (
+                record.seen_at - previous.seen_at < self._requery_interval_s
+            ):
+                return
+            self._last_reported[key] = record
+        log.debug("service seen: %s at %s", record.name, record.server)
         self._sink.service_seen(record)
 
     # -- re-query thread ------------------------------------------------------------------------
@@ -282,6 +297,7 @@ class Discovery:
             self._confirming.discard(key)
             if not answered:
                 self._tracked.discard(key)
+                self._last_reported.pop(key, None)
         if answered:
             self._report(info)
         else:
