@@ -1,6 +1,6 @@
 """Discovery benchmark: how fast N simulated speakers reach the app's speaker table, against bare zeroconf.
 
-    python benches/discovery.py [--sizes 5,20,50] [--repeats 3] [--idle 10]
+    python benches/discovery.py [--sizes 5,20,50] [--repeats 25] [--idle 10]
 
 For each size a simulated home (its own process, real zeroconf responders on
 127.0.0.1) advertises N made-up speakers. Then, alternately and `--repeats`

@@ -1,4 +1,4 @@
-"""Suite-wide set-up: headless Qt, an isolated data dir and keyring, and a check that no test leaks threads."""
+"""Suite-wide set-up: headless Qt, an isolated data dir, and a check that no test leaks threads."""
 
 from __future__ import annotations
 

@@ -92,3 +92,24 @@ def test_demo_keeps_its_data_apart(data_dir, monkeypatch):
     finally:
         ctx.close()
         teardown_logging()
+
+
+def test_data_dir_keeps_each_home_apart_and_the_default_untouched(data_dir, monkeypatch):
+    default_home = data_dir / "xdg"
+    monkeypatch.setenv("XDG_DATA_HOME", str(default_home))
+    first, second = data_dir / "one", data_dir / "two"
+    ctx = make_context(first)
+    try:
+        ctx.registry.add_manual("192.0.2.20", name="Only in one")
+    finally:
+        ctx.close()
+        teardown_logging()
+    other = make_context(second)
+    try:
+        assert other.registry.devices() == []
+        assert (second / "logs" / "earmuff.log").exists()
+    finally:
+        other.close()
+        teardown_logging()
+    assert (first / "earmuff.db").exists()
+    assert not default_home.exists()
