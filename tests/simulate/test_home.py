@@ -19,7 +19,7 @@ from zeroconf import ServiceStateChange, Zeroconf
 
 from app.discovery.records import build_txt
 from device_bridge import __version__
-from device_bridge.cli import NOT_YET, main
+from device_bridge.cli import main
 from device_bridge.simulate import (
     SimSpeaker,
     SimulatedHome,
@@ -349,12 +349,11 @@ def test_simulate_home_runs_until_sigterm():
     assert "Traceback" not in stderr
 
 
-def test_cli_version_and_placeholders(capsys):
+def test_cli_version_and_serve_needs_a_config(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"earmuff-bridge {__version__}"
-    for command in ("serve", "pair-code"):
-        assert main([command]) == 2
-        assert NOT_YET in capsys.readouterr().err
+    assert main(["serve"]) == 2
+    assert "--config" in capsys.readouterr().err
 
 
 def test_cli_reports_a_malformed_adverts_file(tmp_path, capsys):

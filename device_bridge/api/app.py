@@ -1,0 +1,305 @@
+"""The bridge's HTTP API, version 1 (FastAPI). Served over TLS only, by device_bridge.service.
+
+Two routers: `public` (info, pairing) and `protected`, whose router-level dependency demands a bearer token
+for every route on it. Errors are JSON `{"detail": "<plain message>"}`; validation errors (422) add the
+machine-readable list as "errors".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from device_bridge.api import schemas
+from device_bridge.api.auth import Authenticator, TokenInfo
+from device_bridge.api.identity import BridgeIdentity
+from device_bridge.api.pairing import PairingError, PairingLocked, PairingManager
+from device_bridge.api.stream import HEARTBEAT_S, StreamHub, TooManyStreams
+
+API_VERSION = 1
+_bearer = HTTPBearer(auto_error=False, description="the token from POST /v1/pair")
+
+
+@dataclass(frozen=True)
+class _Context:
+    engine: Any
+    store: Any
+    identity: BridgeIdentity
+    pairing: PairingManager
+    auth: Authenticator
+    streams: StreamHub
+    speakers: dict[str, Any]  # speaker id -> SpeakerConfig
+
+
+def _ctx(request: Request) -> _Context:
+    return request.app.state.bridge
+
+
+def require_token(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> TokenInfo:
+    """The caller's token record; 401 with `WWW-Authenticate: Bearer` without a valid one."""
+    if credentials is None:
+        raise HTTPException(401, "this needs a bearer token: pair first (POST /v1/pair)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    info = _ctx(request).auth.check(credentials.credentials)
+    if info is None:
+        raise HTTPException(401, "unknown or revoked token: pair again",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return info
+
+
+Ctx = Annotated[_Context, Depends(_ctx)]
+Token = Annotated[TokenInfo, Depends(require_token)]
+_PROBLEM = {"model": schemas.Problem}
+
+public = APIRouter(prefix="/v1", tags=["pairing"])
+protected = APIRouter(
+    prefix="/v1", dependencies=[Depends(require_token)], responses={401: {**_PROBLEM, "description": "no valid token"}}
+)
+
+
+# --- public ----------------------------------------------------------------------------------------
+
+@public.get("/info", response_model=schemas.Info, summary="Who this bridge is (no token needed)")
+def get_info(ctx: Ctx) -> dict[str, Any]:
+    identity = ctx.identity
+    return {
+        "bridge_id": identity.bridge_id,
+        "name": identity.name,
+        "version": identity.version,
+        "api": API_VERSION,
+        "fingerprint": identity.fingerprint,
+        "pairing": ctx.pairing.mode,
+        "time_zone": identity.time_zone,
+    }
+
+
+@public.post(
+    "/pair",
+    response_model=schemas.PairResponse,
+    summary="Trade the pairing code for a token",
+    responses={401: _PROBLEM, 403: _PROBLEM, 429: {"model": schemas.Locked}},
+)
+def pair(body: schemas.PairRequest, ctx: Ctx) -> dict[str, Any]:
+    paired = ctx.pairing.pair(body.code, body.client_name.strip() or "unnamed client")
+    return {"token": paired.token, "token_id": paired.token_id, "bridge_id": ctx.identity.bridge_id}
+
+
+# --- tokens ----------------------------------------------------------------------------------------
+
+@protected.get("/tokens", response_model=list[schemas.TokenOut], tags=["tokens"], summary="Paired clients")
+def list_tokens(ctx: Ctx) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(info) for info in ctx.auth.tokens()]
+
+
+@protected.delete("/tokens/{token_id}", status_code=204, tags=["tokens"], summary="Unpair a client",
+                  responses={404: _PROBLEM})
+def revoke_token(token_id: int, ctx: Ctx) -> Response:
+    if not ctx.auth.revoke(token_id):
+        raise HTTPException(404, f"no token {token_id}")
+    ctx.streams.end_streams_of(token_id)
+    return Response(status_code=204)
+
+
+# --- speakers and mute -----------------------------------------------------------------------------
+
+def _speaker(ctx: _Context, state: Any) -> dict[str, Any]:
+    config = ctx.speakers.get(state.speaker_id)
+    return {
+        **dataclasses.asdict(state),
+        "name": config.name if config else state.speaker_id,
+        "driver": config.driver if config else "relay",
+        "has_sense": bool(config is not None and config.sense_pin is not None),
+    }
+
+
+def _state(ctx: _Context, speaker_id: str) -> Any:
+    try:
+        return ctx.engine.state(speaker_id)
+    except KeyError:
+        raise HTTPException(404, f"no speaker {speaker_id!r}") from None
+
+
+@protected.get("/speakers", response_model=list[schemas.Speaker], tags=["mute"], summary="Speakers and their mute")
+def list_speakers(ctx: Ctx) -> list[dict[str, Any]]:
+    return [_speaker(ctx, state) for state in ctx.engine.speakers()]
+
+
+@protected.get("/speakers/{speaker_id}", response_model=schemas.Speaker, tags=["mute"], responses={404: _PROBLEM})
+def get_speaker(speaker_id: str, ctx: Ctx) -> dict[str, Any]:
+    return _speaker(ctx, _state(ctx, speaker_id))
+
+
+@protected.put(
+    "/speakers/{speaker_id}/mute",
+    response_model=schemas.Speaker,
+    tags=["mute"],
+    summary="Mute or unmute; with duration_s, mute for that long",
+    description="Returns once the change is stored and on the pin.",
+    responses={400: _PROBLEM, 404: _PROBLEM},
+)
+def put_mute(speaker_id: str, body: schemas.MuteRequest, ctx: Ctx, token: Token) -> dict[str, Any]:
+    _state(ctx, speaker_id)  # 404 before anything else
+    requested_by = token.client_name if body.requested_by is None else body.requested_by
+    try:
+        if body.duration_s is not None:
+            if not body.muted:
+                raise HTTPException(400, "duration_s only goes with muted=true (mute for a while)")
+            ctx.engine.mute_for(speaker_id, body.duration_s, reason=body.reason, requested_by=requested_by)
+            state = ctx.engine.state(speaker_id)
+        else:
+            state = ctx.engine.set_mute(
+                speaker_id, body.muted, reason=body.reason, requested_by=requested_by, source="api"
+            )
+    except KeyError:
+        raise HTTPException(404, f"no speaker {speaker_id!r}") from None
+    except ValueError as err:
+        raise HTTPException(400, str(err)) from None
+    return _speaker(ctx, state)
+
+
+# --- schedules -------------------------------------------------------------------------------------
+
+def _schedule(schedule: Any) -> dict[str, Any]:
+    return dataclasses.asdict(schedule)
+
+
+@protected.get("/schedules", response_model=list[schemas.Schedule], tags=["schedules"])
+def list_schedules(ctx: Ctx) -> list[dict[str, Any]]:
+    return [_schedule(s) for s in ctx.engine.schedules()]
+
+
+@protected.post("/schedules", response_model=schemas.Schedule, status_code=201, tags=["schedules"],
+                responses={400: _PROBLEM})
+def create_schedule(body: schemas.ScheduleCreate, ctx: Ctx) -> dict[str, Any]:
+    try:
+        return _schedule(ctx.engine.add_schedule(**body.model_dump(exclude_unset=True)))
+    except (ValueError, KeyError) as err:
+        raise HTTPException(400, _message(err)) from None
+
+
+@protected.put("/schedules/{schedule_id}", response_model=schemas.Schedule, tags=["schedules"],
+               summary="Change some or all fields", responses={400: _PROBLEM, 404: _PROBLEM})
+def update_schedule(schedule_id: int, body: schemas.ScheduleUpdate, ctx: Ctx) -> dict[str, Any]:
+    fields = body.model_dump(exclude_unset=True)
+    if not fields:
+        raise HTTPException(400, "nothing to change: send at least one field")
+    _known_schedule(ctx, schedule_id)
+    try:
+        return _schedule(ctx.engine.update_schedule(schedule_id, **fields))
+    except KeyError as err:
+        raise HTTPException(404, _message(err)) from None
+    except ValueError as err:
+        raise HTTPException(400, str(err)) from None
+
+
+@protected.delete("/schedules/{schedule_id}", status_code=204, tags=["schedules"], responses={404: _PROBLEM})
+def delete_schedule(schedule_id: int, ctx: Ctx) -> Response:
+    _known_schedule(ctx, schedule_id)
+    try:
+        ctx.engine.delete_schedule(schedule_id)
+    except KeyError:
+        raise HTTPException(404, f"no schedule {schedule_id}") from None
+    return Response(status_code=204)
+
+
+def _known_schedule(ctx: _Context, schedule_id: int) -> None:
+    if not any(s.id == schedule_id for s in ctx.engine.schedules()):
+        raise HTTPException(404, f"no schedule {schedule_id}")
+
+
+def _message(err: Exception) -> str:
+    # KeyError's str() is the repr of its argument; show the plain text.
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
+# --- events and schema -----------------------------------------------------------------------------
+
+@protected.get(
+    "/events",
+    tags=["events"],
+    summary="Live events as NDJSON",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {"schema": schemas.Event.model_json_schema()}},
+                     "description": "one JSON event per line; a heartbeat line after 5 s of silence"},
+               503: _PROBLEM},
+)
+async def stream_events(
+    ctx: Ctx, token: Token,
+    since: Annotated[int | None, Query(ge=0, description="send the stored events after this seq first")] = None,
+) -> StreamingResponse:
+    try:
+        lines = ctx.streams.open(since, lambda: not ctx.auth.is_revoked(token.id), owner=token.id)
+    except TooManyStreams:
+        raise HTTPException(503, "too many event streams are open; try again later") from None
+    return StreamingResponse(lines, media_type="application/x-ndjson", headers={"Cache-Control": "no-store"})
+
+
+@protected.get("/openapi.json", include_in_schema=False)
+async def openapi_schema(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+# --- the app ---------------------------------------------------------------------------------------
+
+def create_app(
+    engine: Any,
+    store: Any,
+    identity: BridgeIdentity,
+    pairing: PairingManager,
+    *,
+    heartbeat_s: float = HEARTBEAT_S,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """The API for one bridge. `app.state.bridge.streams.close()` ends every event stream (on shutdown)."""
+    app = FastAPI(
+        title="Earmuff bridge",
+        version=identity.version,
+        summary="Hardware mute, schedules and events of one Earmuff bridge. HTTPS only; pin the certificate.",
+        openapi_url=None,  # served below, behind the token
+        docs_url=None,
+        redoc_url=None,
+    )
+    config = getattr(engine, "config", None)
+    app.state.bridge = _Context(
+        engine=engine,
+        store=store,
+        identity=identity,
+        pairing=pairing,
+        auth=pairing.authenticator,
+        streams=StreamHub(engine.events, heartbeat_s=heartbeat_s, clock=clock),
+        speakers={s.id: s for s in getattr(config, "speakers", ())},
+    )
+    app.include_router(public)
+    app.include_router(protected)
+    app.add_exception_handler(PairingError, _pairing_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _pairing_error(_request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, PairingError)
+    if isinstance(err, PairingLocked):
+        return JSONResponse({"detail": str(err), "retry_after": err.retry_after}, status_code=429,
+                            headers={"Retry-After": str(err.retry_after)})
+    return JSONResponse({"detail": str(err)}, status_code=err.status)
+
+
+async def _validation_error(_request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, RequestValidationError)
+    errors = jsonable_encoder(err.errors())
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
+    return JSONResponse({"detail": "; ".join(parts) or "invalid request", "errors": errors}, status_code=422)

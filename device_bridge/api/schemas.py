@@ -1,0 +1,126 @@
+"""The API's JSON shapes (pydantic): they validate requests and make the OpenAPI schema.
+
+Request bodies forbid unknown fields, so a typo ("mutd") is a 422 rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_DURATION_S = 7 * 24 * 3600.0
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Info(BaseModel):
+    bridge_id: str = Field(description="uuid4 hex, fixed for the life of this bridge's data directory")
+    name: str
+    version: str
+    api: int = Field(description="API generation; this document describes 1")
+    fingerprint: str = Field(description="SHA-256 of the TLS certificate's DER bytes, lowercase hex")
+    pairing: Literal["open", "button", "locked"] = Field(
+        description="open: a code pairs; button: press the pairing button first; locked: too many wrong codes"
+    )
+    time_zone: str
+
+
+class PairRequest(_Request):
+    code: str = Field(min_length=1, max_length=32, description="the 6-digit code from `earmuff-bridge pair-code`")
+    client_name: str = Field(min_length=1, max_length=80, description="shown in the token list")
+
+
+class PairResponse(BaseModel):
+    token: str = Field(description="send as `Authorization: Bearer <token>`; shown only once")
+    token_id: int
+    bridge_id: str
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class Locked(BaseModel):
+    detail: str
+    retry_after: int = Field(description="seconds until pairing accepts codes again")
+
+
+class TokenOut(BaseModel):
+    id: int
+    client_name: str
+    created: float
+    last_used: float | None
+
+
+class Speaker(BaseModel):
+    speaker_id: str
+    name: str
+    driver: Literal["relay", "button", "power"]
+    has_sense: bool = Field(description="a sense line reports the speaker's real state")
+    muted: bool = Field(description="the commanded state")
+    confirmation: Literal["confirmed", "unconfirmed", "mismatch"]
+    sensed_muted: bool | None
+    changed_at: float
+    reason: str
+    requested_by: str
+    source: Literal["api", "schedule", "override", "startup"]
+    schedule_id: int | None
+
+
+class MuteRequest(_Request):
+    muted: bool
+    reason: str = Field(default="", max_length=200)
+    requested_by: str | None = Field(default=None, max_length=80, description="defaults to the token's client name")
+    duration_s: float | None = Field(
+        default=None, gt=0, le=MAX_DURATION_S, description="with muted=true: mute for this long (a one-off schedule)"
+    )
+
+
+class Schedule(BaseModel):
+    id: int
+    speaker_id: str = Field(description='a speaker id, or "*" for every speaker')
+    kind: Literal["weekly", "once"]
+    days: list[int] = Field(description="weekly: 0=Monday..6=Sunday, the days a window starts")
+    start: str = Field(description='weekly: "HH:MM" in the bridge\'s time zone')
+    end: str = Field(description='weekly: "HH:MM"; end <= start ends the next day')
+    start_at: float | None = Field(description="once: epoch seconds")
+    end_at: float | None = Field(description="once: epoch seconds")
+    label: str
+    enabled: bool
+
+
+class ScheduleCreate(_Request):
+    speaker_id: str = Field(max_length=32, description='a speaker id, or "*" for every speaker')
+    kind: Literal["weekly", "once"] = "weekly"
+    days: list[int] = Field(default_factory=list, max_length=7)
+    start: str = Field(default="", max_length=16)
+    end: str = Field(default="", max_length=16)
+    start_at: float | None = None
+    end_at: float | None = None
+    label: str = Field(default="", max_length=100)
+    enabled: bool = True
+
+
+class ScheduleUpdate(_Request):
+    speaker_id: str | None = Field(default=None, max_length=32)
+    kind: Literal["weekly", "once"] | None = None
+    days: list[int] | None = Field(default=None, max_length=7)
+    start: str | None = Field(default=None, max_length=16)
+    end: str | None = Field(default=None, max_length=16)
+    start_at: float | None = None
+    end_at: float | None = None
+    label: str | None = Field(default=None, max_length=100)
+    enabled: bool | None = None
+
+
+class Event(BaseModel):
+    """One line of GET /v1/events."""
+
+    seq: int
+    time: float
+    type: str = Field(description="mute_changed | alarm | schedule_changed | heartbeat (later issues add more)")
+    speaker_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,374 @@
+"""The bridge's configuration file: what the bridge is called and which speaker hangs on which pin.
+
+The file is TOML, read with `tomllib`. Every key, with its default::
+
+    name = "Kitchen bridge"            # required: shown in the app and advertised over mDNS
+    timezone = "Europe/Berlin"         # IANA name; schedules are wall-clock times in this zone (default "UTC")
+    listen = "0.0.0.0"                 # address the HTTPS API listens on
+    port = 8443
+    pairing_button_pin = 27            # optional: a push button that opens pairing for 60 s
+
+    [[speaker]]
+    id = "kitchen"                     # required: a-z, 0-9 and "-", at most 32 characters, unique
+    name = "Kitchen Echo"              # default: the id
+    driver = "relay"                   # required: "relay", "button" or "power"
+    pin = 17                           # required: output pin: BCM 0-27, or "GPIO17", "BCM17", "BOARD11", "J8:11"
+    active_high = true                 # the relay board (or opto-coupler) switches on a high output
+    pulse_ms = 250                     # button driver: how long the opto-coupler "presses" (20-2000)
+    sense_pin = 22                     # optional: input that is active while the speaker is muted
+    sense_active_high = true           # the sense input reads high while the speaker is muted
+    settle_ms = 300                    # wait after acting before reading the sense line (0-10000)
+    override_pin = 5                   # optional: local push button (to ground) that toggles this speaker
+
+Mistakes raise `ConfigError`, whose message starts with the key path:
+``speaker[1].pin: 41 is not a GPIO pin (BCM 0-27)``,
+``speaker[0].pinn: unknown key (did you mean 'pin'?)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import logging
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DRIVERS = ("relay", "button", "power")
+_SPEAKER_ID = re.compile(r"[a-z0-9-]{1,32}")
+_MAX_BCM = 27
+# Physical header pin (BOARD / J8 numbering) -> BCM GPIO number, for the 40-pin header of every
+# Pi since the B+. Header pins missing here are power or ground.
+_BOARD_TO_BCM = {
+    3: 2, 5: 3, 7: 4, 8: 14, 10: 15, 11: 17, 12: 18, 13: 27, 15: 22, 16: 23, 18: 24, 19: 10,
+    21: 9, 22: 25, 23: 11, 24: 8, 26: 7, 27: 0, 28: 1, 29: 5, 31: 6, 32: 12, 33: 13, 35: 19,
+    36: 16, 37: 26, 38: 20, 40: 21,
+}
+_PIN_SPEC = re.compile(r"(?i)(?:(GPIO|BCM)(\d+)|(BOARD|J8:)(\d+)|(\d+))")
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; `str()` names the key path and the problem.
+
+    Attributes:
+        key: where the problem is ("speaker[1].pin", "timezone", or the file name for syntax errors).
+        problem: what is wrong, in plain words.
+    """
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class SpeakerConfig:
+    """One speaker the bridge mutes, and how it is wired (see the module docstring for the keys)."""
+
+    id: str
+    name: str
+    driver: str
+    pin: int | str
+    active_high: bool = True
+    pulse_ms: int = 250
+    sense_pin: int | str | None = None
+    sense_active_high: bool = True
+    settle_ms: int = 300
+    override_pin: int | str | None = None
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """The whole bridge: its name, time zone, where it listens, and its speakers."""
+
+    name: str
+    timezone: str = "UTC"
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    pairing_button_pin: int | str | None = None
+    speakers: tuple[SpeakerConfig, ...] = ()
+
+    def speaker(self, speaker_id: str) -> SpeakerConfig:
+        """The speaker with this id; KeyError if there is none."""
+        for speaker in self.speakers:
+            if speaker.id == speaker_id:
+                return speaker
+        raise KeyError(speaker_id)
+
+
+_BRIDGE_KEYS = ("name", "timezone", "listen", "port", "pairing_button_pin", "speaker")
+_SPEAKER_KEYS = (
+    "id", "name", "driver", "pin", "active_high", "pulse_ms", "sense_pin", "sense_active_high",
+    "settle_ms", "override_pin",
+)
+
+
+def load_config(path: Path) -> BridgeConfig:
+    """Read and check the TOML file at `path`; ConfigError says what is wrong and where."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), f"not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot read it: {error.strerror or error}") from None
+    return parse_config(data)
+
+
+def loads_config(text: str) -> BridgeConfig:
+    """Like `load_config`, from a string (for tests and `--check`-style tools)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("config", f"not valid TOML: {error}") from None
+    return parse_config(data)
+
+
+def parse_config(data: dict[str, Any]) -> BridgeConfig:
+    """Check an already parsed TOML document and turn it into a BridgeConfig."""
+    _reject_unknown(data, _BRIDGE_KEYS, "")
+    name = _text(data, "name", "", required=True, example='name = "Kitchen bridge"')
+    timezone = _timezone(data.get("timezone", "UTC"))
+    listen = data.get("listen", "0.0.0.0")
+    if not isinstance(listen, str):
+        raise ConfigError("listen", f"must be an IP address in quotes, like \"0.0.0.0\", not {listen!r}")
+    try:
+        ipaddress.ip_address(listen)
+    except ValueError:
+        raise ConfigError("listen", f"{listen!r} is not an IP address (use \"0.0.0.0\" for every interface)") from None
+    port = _integer(data, "port", "", 8443, 1, 65535, "a port number")
+    pins = _PinRegistry()
+    pairing_pin = _optional_pin(data, "pairing_button_pin", "", pins)
+
+    raw_speakers = data.get("speaker", [])
+    if isinstance(raw_speakers, dict):
+        raise ConfigError("speaker", "write each speaker as a [[speaker]] table (two brackets)")
+    if not isinstance(raw_speakers, list):
+        raise ConfigError("speaker", "must be a list of [[speaker]] tables")
+    speakers: list[SpeakerConfig] = []
+    seen_ids: dict[str, str] = {}
+    for index, raw in enumerate(raw_speakers):
+        where = f"speaker[{index}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(where, "must be a [[speaker]] table")
+        speaker = _speaker(raw, where, pins)
+        if speaker.id in seen_ids:
+            raise ConfigError(f"{where}.id", f"{speaker.id!r} is already the id of {seen_ids[speaker.id]}")
+        seen_ids[speaker.id] = where
+        speakers.append(speaker)
+    return BridgeConfig(
+        name=name,
+        timezone=timezone,
+        listen=listen,
+        port=port,
+        pairing_button_pin=pairing_pin,
+        speakers=tuple(speakers),
+    )
+
+
+def _speaker(raw: dict[str, Any], where: str, pins: _PinRegistry) -> SpeakerConfig:
+    _reject_unknown(raw, _SPEAKER_KEYS, where)
+    prefix = f"{where}."
+    speaker_id = raw.get("id")
+    if speaker_id is None:
+        raise ConfigError(f"{prefix}id", 'missing: every speaker needs an id, like id = "kitchen"')
+    if not isinstance(speaker_id, str) or not _SPEAKER_ID.fullmatch(speaker_id):
+        raise ConfigError(
+            f"{prefix}id", f"{speaker_id!r} is not a usable id (1-32 of a-z, 0-9 and '-', like \"kitchen-echo\")"
+        )
+    name = _text(raw, "name", prefix, default=speaker_id)
+    driver = raw.get("driver")
+    if driver is None:
+        raise ConfigError(f"{prefix}driver", f"missing: choose one of {_quoted(DRIVERS)}")
+    if driver not in DRIVERS:
+        hint = _did_you_mean(str(driver), DRIVERS)
+        raise ConfigError(f"{prefix}driver", f"{driver!r} is not a driver; choose one of {_quoted(DRIVERS)}{hint}")
+    if "pin" not in raw:
+        raise ConfigError(f"{prefix}pin", "missing: the output pin that drives the relay or opto-coupler")
+    pin = _pin(raw["pin"], f"{prefix}pin", pins)
+    sense_pin = _optional_pin(raw, "sense_pin", prefix, pins)
+    override_pin = _optional_pin(raw, "override_pin", prefix, pins)
+    return SpeakerConfig(
+        id=speaker_id,
+        name=name,
+        driver=driver,
+        pin=pin,
+        active_high=_flag(raw, "active_high", prefix, True),
+        pulse_ms=_integer(raw, "pulse_ms", prefix, 250, 20, 2000, "a number of milliseconds"),
+        sense_pin=sense_pin,
+        sense_active_high=_flag(raw, "sense_active_high", prefix, True),
+        settle_ms=_integer(raw, "settle_ms", prefix, 300, 0, 10000, "a number of milliseconds"),
+        override_pin=override_pin,
+    )
+
+
+def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    prefix = f"{where}." if where else ""
+    for key in table:
+        if key not in known:
+            hint = _did_you_mean(key, known)
+            raise ConfigError(f"{prefix}{key}", f"unknown key{hint}")
+
+
+def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _quoted(words: tuple[str, ...]) -> str:
+    return ", ".join(f'"{w}"' for w in words)
+
+
+def _text(table: dict[str, Any], key: str, prefix: str, default: str | None = None, *,
+          required: bool = False, example: str = "") -> str:
+    if key not in table:
+        if required:
+            raise ConfigError(f"{prefix}{key}", f"missing{f' (for example: {example})' if example else ''}")
+        assert default is not None
+        return default
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{prefix}{key}", f"must be some text in quotes, not {value!r}")
+    if len(value) > 64:
+        raise ConfigError(f"{prefix}{key}", "is too long (at most 64 characters)")
+    return value.strip()
+
+
+def _flag(table: dict[str, Any], key: str, prefix: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{prefix}{key}", f"must be true or false, not {value!r}")
+    return value
+
+
+def _integer(table: dict[str, Any], key: str, prefix: str, default: int, low: int, high: int, what: str) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{prefix}{key}", f"must be {what} ({low}-{high}) without quotes, not {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{prefix}{key}", f"{value} is out of range ({low}-{high})")
+    return value
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError("timezone", f'must be a time zone name in quotes, like "Europe/Berlin", not {value!r}')
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError, UnicodeEncodeError):
+        hint = _did_you_mean(value, sorted(zoneinfo.available_timezones()))
+        raise ConfigError(
+            "timezone", f'{value!r} is not a known time zone (use an IANA name like "Europe/Berlin"){hint}'
+        ) from None
+    return value
+
+
+def bcm_number(spec: int | str) -> int:
+    """The BCM GPIO number a pin spec names (17, "GPIO17", "BCM17", "BOARD11", "J8:11"); ValueError if none."""
+    if isinstance(spec, bool):
+        raise ValueError(f"{spec!r} is not a pin")
+    if isinstance(spec, int):
+        if 0 <= spec <= _MAX_BCM:
+            return spec
+        raise ValueError(f"{spec} is not a GPIO pin (BCM 0-{_MAX_BCM})")
+    if not isinstance(spec, str):
+        raise ValueError(f"{spec!r} is not a pin")
+    match = _PIN_SPEC.fullmatch(spec.strip())
+    if match is None:
+        raise ValueError(f'{spec!r} is not a pin (write 17, "GPIO17", "BOARD11" or "J8:11")')
+    bcm_text = match.group(2) or match.group(5)
+    if bcm_text is not None:
+        number = int(bcm_text)
+        if number > _MAX_BCM:
+            raise ValueError(f"{spec!r} is not a GPIO pin (BCM 0-{_MAX_BCM})")
+        return number
+    header = int(match.group(4))
+    if header not in _BOARD_TO_BCM:
+        if 1 <= header <= 40:
+            raise ValueError(f"{spec!r} is a power or ground pin of the header, not a GPIO")
+        raise ValueError(f"{spec!r} is not a pin of the 40-pin header (1-40)")
+    return _BOARD_TO_BCM[header]
+
+
+class _PinRegistry:
+    """Remembers which key took which GPIO, to refuse the same pin twice."""
+
+    def __init__(self) -> None:
+        self._owners: dict[int, str] = {}
+
+    def claim(self, bcm: int, key: str, spec: int | str) -> None:
+        if bcm in self._owners:
+            raise ConfigError(key, f"{_describe(spec, bcm)} is already used by {self._owners[bcm]}")
+        self._owners[bcm] = key
+
+
+def _describe(spec: int | str, bcm: int) -> str:
+    return f"GPIO{bcm}" if isinstance(spec, int) or str(spec).upper() == f"GPIO{bcm}" else f"{spec} (GPIO{bcm})"
+
+
+def _pin(value: Any, key: str, pins: _PinRegistry) -> int | str:
+    try:
+        bcm = bcm_number(value)
+    except ValueError as error:
+        raise ConfigError(key, str(error)) from None
+    pins.claim(bcm, key, value)
+    return value.strip() if isinstance(value, str) else value
+
+
+def _optional_pin(table: dict[str, Any], name: str, prefix: str, pins: _PinRegistry) -> int | str | None:
+    if name not in table:
+        return None
+    return _pin(table[name], f"{prefix}{name}", pins)
+
+
+def local_timezone_name() -> str:
+    """This machine's IANA time zone name if it can be told ($TZ, /etc/timezone, /etc/localtime), else "UTC"."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    try:
+        target = os.readlink("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError, UnicodeEncodeError):
+            continue
+        return name
+    return "UTC"
+
+
+def simulated_config(timezone: str | None = None) -> BridgeConfig:
+    """The demo bridge `earmuff-bridge --simulate` runs: one speaker per driver.
+
+    kitchen: relay with a sense line; bedroom: button (opto-coupler) with a sense line;
+    living-room: power relay without a sense line (its mute shows as unconfirmed).
+    The time zone defaults to this machine's, so schedule times mean what the user expects.
+    """
+    return BridgeConfig(
+        name="Demo bridge",
+        timezone=timezone or local_timezone_name(),
+        listen="127.0.0.1",
+        port=8443,
+        speakers=(
+            SpeakerConfig(id="kitchen", name="Kitchen speaker", driver="relay", pin=17, sense_pin=27),
+            SpeakerConfig(id="bedroom", name="Bedroom speaker", driver="button", pin=22, sense_pin=23),
+            SpeakerConfig(id="living-room", name="Living room speaker", driver="power", pin=24),
+        ),
+    )

@@ -1,0 +1,147 @@
+"""Helpers for the bridge API tests: a controllable clock, recording mock pins, pinned HTTPS clients."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from gpiozero.pins.mock import MockFactory, MockPin
+from requests.adapters import HTTPAdapter
+
+from device_bridge.config import BridgeConfig, SpeakerConfig
+from device_bridge.service import BridgeService
+
+TIMEOUT = (3.0, 10.0)
+KITCHEN_PIN, KITCHEN_SENSE = 17, 27
+BEDROOM_PIN, BEDROOM_SENSE = 22, 23
+LIVING_PIN = 24
+
+
+class Clock:
+    """A clock tests move by hand; starts at the real time so certificates and mtimes stay plausible."""
+
+    def __init__(self) -> None:
+        self._now = time.time()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+
+class RecordingPin(MockPin):
+    """A mock pin that notes when (time.monotonic) it changed, and lets a test wait for a change."""
+
+    def __init__(self, factory, info) -> None:
+        self.changes: list[tuple[float, bool]] = []
+        self.changed = threading.Condition()
+        super().__init__(factory, info)
+
+    def _change_state(self, value):
+        changed = super()._change_state(value)
+        if changed:
+            with self.changed:
+                self.changes.append((time.monotonic(), bool(value)))
+                self.changed.notify_all()
+        return changed
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+        pause.wait(interval)
+
+
+class _PinnedAdapter(HTTPAdapter):
+    def __init__(self, fingerprint: str, **kwargs: Any) -> None:
+        self._fingerprint = fingerprint
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        pool_kwargs["assert_fingerprint"] = self._fingerprint
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+
+    def cert_verify(self, conn, url, verify, cert):
+        super().cert_verify(conn, url, False, cert)  # the pin replaces CA and host name checks
+
+
+class Client:
+    """A pinned HTTPS session to one bridge (the way the desktop app talks to it).
+
+    Attributes:
+        base: "https://127.0.0.1:<port>".
+        session: the requests.Session (trust_env off: this machine sets REQUESTS_CA_BUNDLE).
+    """
+
+    def __init__(self, base: str, fingerprint: str, token: str | None = None) -> None:
+        self.base = base
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = False
+        self.session.mount("https://", _PinnedAdapter(fingerprint, max_retries=0))
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", TIMEOUT)
+        return self.session.request(method, self.base + path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def bridge_config(**overrides: Any) -> BridgeConfig:
+    """Three speakers, one per driver, on 127.0.0.1; no settle waits so tests stay quick."""
+    config = BridgeConfig(
+        name=f"Test bridge {uuid.uuid4().hex[:8]}",
+        timezone="UTC",
+        listen="127.0.0.1",
+        port=8443,
+        speakers=(
+            SpeakerConfig(id="kitchen", name="Kitchen Echo", driver="relay", pin=KITCHEN_PIN,
+                          sense_pin=KITCHEN_SENSE, settle_ms=0),
+            SpeakerConfig(id="bedroom", name="Bedroom Nest", driver="button", pin=BEDROOM_PIN,
+                          sense_pin=BEDROOM_SENSE, pulse_ms=20, settle_ms=0),
+            SpeakerConfig(id="living-room", name="Living room HomePod", driver="power", pin=LIVING_PIN, settle_ms=0),
+        ),
+    )
+    return dataclasses.replace(config, **overrides)
+
+
+def pin(factory: MockFactory, number: int) -> RecordingPin:
+    return factory.pin(number)
+
+
+def pair(client: Client, service: BridgeService, name: str = "Anna's laptop") -> dict:
+    response = client.post("/v1/pair", json={"code": service.pairing_code(), "client_name": name})
+    assert response.status_code == 200, response.text
+    return response.json()
