@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
-from dataclasses import replace
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from app.bridge_client import BridgeManager, Outcome
 from app.discovery.browser import Discovery
 from app.discovery.fingerprints import Fingerprinter
 from app.discovery.session import build_discovery
 from app.logging_setup import setup_logging
 from app.paths import resolve_data_dir
 from app.registry import DeviceRegistry
+from app.secrets import KeyringSecretStore, MemorySecretStore, SecretStore
 from app.settings import Settings, SettingsStore
 from app.storage import (
     DATABASE_FILENAME,
@@ -26,6 +31,7 @@ from app.storage import (
     RoomRepository,
     StorageError,
 )
+from app.storage.bridges_repo import BridgeRepository
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,115 @@ class SimulatedHomeProcess:
             process.wait(timeout)
 
 
+@dataclass(frozen=True)
+class DemoBridgeReady:
+    """What the demo bridge printed when it was ready: where it is, its certificate and its pairing code."""
+
+    url: str
+    host: str
+    port: int
+    fingerprint: str
+    code: str
+    bridge_id: str
+
+
+_READY = re.compile(
+    r"bridge ready: url=https://(?:\[(?P<host6>[^\]]+)\]|(?P<host>[^:/\s]+)):(?P<port>\d+)\S*"
+    r"\s+fingerprint=(?P<fp>[0-9A-Fa-f:]+)\s+code=(?P<code>\d{6})\s+id=(?P<id>\S+)")
+
+
+def parse_ready_line(line: str) -> DemoBridgeReady | None:
+    """The `bridge ready: url=... fingerprint=... code=... id=...` line of `earmuff-bridge serve`, or None."""
+    match = _READY.search(line)
+    if match is None:
+        return None
+    host, port = match["host6"] or match["host"], int(match["port"])
+    shown = f"[{host}]" if ":" in host else host
+    return DemoBridgeReady(url=f"https://{shown}:{port}", host=host, port=port,
+                           fingerprint=match["fp"].replace(":", "").lower(), code=match["code"],
+                           bridge_id=match["id"])
+
+
+class DemoBridgeProcess:
+    """The demo's simulated bridge (`earmuff-bridge serve --simulate`) in a child process.
+
+    Its output is read on a thread (joined in `stop`) so the app never waits for it; the
+    ready line goes to `on_ready`, on that thread.
+
+    Attributes:
+        data_dir: the bridge's own data directory.
+        on_ready: called once with a DemoBridgeReady.
+        ready: the parsed ready line, once seen.
+    """
+
+    def __init__(self, data_dir: Path, on_ready: Callable[[DemoBridgeReady], None] | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.on_ready = on_ready
+        self.ready: DemoBridgeReady | None = None
+        self._process: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._process is not None:
+            return
+        root = Path(__file__).resolve().parent.parent
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONUNBUFFERED"] = "1"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "device_bridge", "serve", "--simulate", "--data-dir", str(self.data_dir),
+             "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=env,
+        )
+        log.info("demo bridge started (pid %d)", self._process.pid)
+        self._reader = threading.Thread(target=self._read, args=(self._process,), name="earmuff-demo-bridge-output",
+                                        daemon=True)
+        self._reader.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            text = line.rstrip()
+            if "pairing code" in text or "code=" in text:
+                log.debug("demo bridge: (a line with its pairing code)")
+            else:
+                log.info("demo bridge: %s", text)
+            if self.ready is None:
+                ready = parse_ready_line(text)
+                if ready is not None:
+                    self.ready = ready
+                    if self.on_ready is not None:
+                        try:
+                            self.on_ready(ready)
+                        except Exception:  # noqa: BLE001 - keep draining the pipe
+                            log.exception("handling the demo bridge's ready line failed")
+        code = process.wait()
+        if code not in (0, -signal.SIGTERM):
+            log.warning("demo bridge exited with status %s", code)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("demo bridge did not exit in %.0f s; killing it", timeout)
+                process.kill()
+                process.wait(timeout)
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.join(timeout)
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
+
+
 class AppContext:
     """The running app's parts.
 
@@ -77,6 +192,8 @@ class AppContext:
         registry: every device and group.
         discovery: the running mDNS browser (replaced when its settings change).
         rooms: the user's rooms.
+        bridges: the BridgeManager (paired bridges, their links and commands).
+        demo_bridge: the demo's bridge process (None outside the demo).
         startup_error: a storage problem met at start (the old file was moved aside), for the UI to show once.
     """
 
@@ -90,6 +207,8 @@ class AppContext:
         demo: bool,
         interfaces: tuple[str, ...] | None = None,
         simulator: SimulatedHomeProcess | None = None,
+        secrets: SecretStore | None = None,
+        demo_bridge: DemoBridgeProcess | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
@@ -108,7 +227,28 @@ class AppContext:
         self.registry.load_known(self._devices_repo.load_all())
         self.registry.add_listener(DevicePersister(self.writer, self._devices_repo))
         self.discovery = self._make_discovery()
+        self.bridges = BridgeManager(
+            secrets if secrets is not None else (MemorySecretStore() if demo else KeyringSecretStore()),
+            bridges=BridgeRepository(database).load_all(),
+            store=self._store_bridge_change,
+        )
+        self.demo_bridge = demo_bridge
+        if demo_bridge is not None:
+            demo_bridge.on_ready = self._demo_bridge_ready
         self._closed = False
+
+    def _store_bridge_change(self, job: Callable[[BridgeRepository], None]) -> None:
+        self.writer.submit(lambda conn: job(BridgeRepository(conn)))
+
+    def _demo_bridge_ready(self, ready: DemoBridgeReady) -> None:
+        """Pair with the demo bridge using the code and fingerprint it printed (token in memory only)."""
+        def done(outcome: Outcome) -> None:
+            if outcome.ok:
+                log.info("paired with the demo bridge")
+            else:
+                log.error("could not pair with the demo bridge: %s", outcome.message)
+
+        self.bridges.pair_known(ready.host, ready.port, ready.code, ready.fingerprint, persist=False, callback=done)
 
     @classmethod
     def create(
@@ -119,6 +259,8 @@ class AppContext:
         verbose: bool = False,
         interfaces: tuple[str, ...] | None = None,
         simulator: SimulatedHomeProcess | None = None,
+        secrets: SecretStore | None = None,
+        demo_bridge: DemoBridgeProcess | None = None,
     ) -> AppContext:
         """Resolve the data dir, start logging, open (or recover) the database.
 
@@ -135,6 +277,7 @@ class AppContext:
         if demo:
             interfaces = interfaces or DEMO_INTERFACES
             simulator = simulator or SimulatedHomeProcess()
+            demo_bridge = demo_bridge or DemoBridgeProcess(base / "demo-bridge")
         return cls(
             data_dir=base,
             log_path=log_path,
@@ -143,6 +286,8 @@ class AppContext:
             demo=demo,
             interfaces=interfaces,
             simulator=simulator,
+            secrets=secrets,
+            demo_bridge=demo_bridge,
         )
 
     def _make_discovery(self) -> Discovery:
@@ -157,9 +302,15 @@ class AppContext:
         return discovery
 
     def start(self) -> None:
-        """Start the simulated home (demo) and discovery. Raises DiscoveryError with a plain message."""
+        """Start the simulated home and bridge (demo), the bridge links and discovery.
+
+        Raises DiscoveryError with a plain message (the bridge links run regardless).
+        """
         if self._simulator is not None:
             self._simulator.start()
+        if self.demo_bridge is not None:
+            self.demo_bridge.start()
+        self.bridges.start()
         self.discovery.start()
 
     def describe_discovery(self) -> str:
@@ -211,6 +362,9 @@ class AppContext:
             return
         self._closed = True
         self.discovery.stop()
+        self.bridges.close()
+        if self.demo_bridge is not None:
+            self.demo_bridge.stop()
         if self._simulator is not None:
             self._simulator.stop()
         self.writer.close()

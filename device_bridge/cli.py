@@ -274,8 +274,12 @@ def _simulate_home(args: argparse.Namespace) -> int:
 
     try:
         speakers = []
-        if args.adverts is not None or args.speakers is None:
+        if args.adverts is not None:
             speakers += load_adverts(args.adverts)
+        elif args.speakers is None:
+            # The demo home leaves out the advert-only "bridge": the demo runs a real simulated bridge
+            # (`serve --simulate`), and a bridge that cannot be paired would only confuse.
+            speakers += [s for s in load_adverts() if s.expect.get("kind") != "bridge"]
         if args.speakers:
             speakers += synthetic_speakers(args.speakers, seed=args.seed)
     except (OSError, ValueError) as err:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.devices import Device, DeviceStatus
 from ui import theme
 from ui.adapters import RegistryAdapter
+from ui.bridge_adapter import BridgeAdapter
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.add_device import AddDeviceDialog
 from ui.dialogs.rename import RenameDialog
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
     Attributes:
         ctx: the AppContext.
         adapter: registry events as Qt signals.
+        bridge_adapter: the bridge manager's news as Qt signals (None when the context has no manager).
         model: every device and group, for all pages.
         navigation: the page list on the left; `stack` holds the pages in the same order.
         pages: page key -> page widget.
@@ -96,9 +98,15 @@ class MainWindow(QMainWindow):
         self.adapter.attach()  # before the snapshot, so nothing falls between the two
         self.model.load(ctx.registry.devices(), ctx.registry.groups())
 
+        manager = getattr(ctx, "bridges", None)
+        self.bridge_adapter = BridgeAdapter(manager, self) if manager is not None else None
+        if self.bridge_adapter is not None:
+            self.bridge_adapter.attach()  # before the pages read the statuses
+
         self.tray = TrayIcon(theme.app_icon(), self, available=tray_available)
         self.tray.show_requested.connect(self.bring_to_front)
         self.tray.quit_requested.connect(self.quit)
+        self.tray.mute_all_requested.connect(self.mute_all)
 
         self._build_pages()
         self._build_actions()
@@ -106,6 +114,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.model.changed.connect(self._update_counts)
         self._update_counts()
+        self._bridges_changed()
         self._restore_state()
 
     # -- building -------------------------------------------------------------------------------
@@ -118,7 +127,12 @@ class MainWindow(QMainWindow):
         self.speakers_page.rename_requested.connect(self.rename_device)
         self.speakers_page.forget_requested.connect(self.forget_device)
         self.speakers_page.add_requested.connect(self.add_speaker)
-        self.bridges_page = BridgesPage(self.model)
+        self.bridges_page = BridgesPage(self.model, self.bridge_adapter)
+        self.bridges_page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        if self.bridge_adapter is not None:
+            self.bridge_adapter.bridge_updated.connect(self._bridges_changed)
+            self.bridge_adapter.bridge_removed.connect(self._bridges_changed)
+            self.bridge_adapter.alarm.connect(self._bridge_alarm)
         pages = [
             self.overview_page,
             self.speakers_page,
@@ -191,6 +205,8 @@ class MainWindow(QMainWindow):
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.refresh_action = self._action("Search the network &again", "F5", self.search_again)
         self.refresh_action.setToolTip("Ask every device on the network to announce itself now")
+        self.mute_all_action = self._action("&Mute all speakers", "Ctrl+Shift+M", lambda: self.mute_all(True))
+        self.unmute_all_action = self._action("&Unmute all speakers", "Ctrl+Shift+U", lambda: self.mute_all(False))
         page = self.speakers_page
         self.add_action = page.add_action
         self.rename_action = page.rename_action
@@ -221,6 +237,9 @@ class MainWindow(QMainWindow):
         speaker_menu = bar.addMenu("&Speaker")
         speaker_menu.addAction(self.rename_action)
         speaker_menu.addAction(self.forget_action)
+        speaker_menu.addSeparator()
+        speaker_menu.addAction(self.mute_all_action)
+        speaker_menu.addAction(self.unmute_all_action)
         speaker_menu.addSeparator()
         speaker_menu.addAction(self.add_action)
         help_menu = bar.addMenu("&Help")
@@ -287,6 +306,27 @@ class MainWindow(QMainWindow):
             made_by = " by ".join(x for x in (device.model, device.vendor) if x)
             what = f"{device.name} ({made_by})" if made_by else device.name
             self.tray.notify("New speaker found", f"{what} is on your network.")
+
+    # -- bridges ------------------------------------------------------------------------------------
+    def _bridges_changed(self, *_args) -> None:
+        online = self.bridge_adapter is not None and any(s.online for s in self.bridge_adapter.statuses())
+        self.tray.set_bridges_online(online)
+        self.mute_all_action.setEnabled(online)
+        self.unmute_all_action.setEnabled(online)
+
+    def mute_all(self, muted: bool) -> int:
+        """Mute (or unmute) every speaker of every online bridge; returns how many were asked."""
+        if self.bridge_adapter is None:
+            return 0
+        count = self.bridge_adapter.manager.set_mute_all(muted, reason="all speakers, from Earmuff")
+        verb = "Muting" if muted else "Unmuting"
+        self.statusBar().showMessage(
+            f"{verb} {plural(count, 'speaker')}…" if count else "No bridge is online: nothing to mute.", 5000)
+        return count
+
+    def _bridge_alarm(self, alarm) -> None:
+        self.statusBar().showMessage(alarm.message, 10000)
+        self.tray.notify("Earmuff bridge", alarm.message)
 
     # -- dialogs ----------------------------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -388,6 +428,8 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.adapter.detach()
+        if self.bridge_adapter is not None:
+            self.bridge_adapter.detach()
         self.tray.hide()
         super().closeEvent(event)
         self.closed.emit()

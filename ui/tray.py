@@ -18,20 +18,26 @@ class TrayIcon(QObject):
         available: whether the platform has a system tray (QSystemTrayIcon.isSystemTrayAvailable()).
         icon: the QSystemTrayIcon, or None when not available.
         menu: its context menu, or None.
+        mute_all_action, unmute_all_action: "Mute all" / "Unmute all" (every speaker of every online
+            bridge); None without a tray. Disabled until `set_bridges_online(True)`.
 
     Signals:
         show_requested(): the user clicked the icon or chose "Show Earmuff".
         quit_requested(): the user chose "Quit".
+        mute_all_requested(bool muted): the user chose "Mute all" (True) or "Unmute all" (False).
     """
 
     show_requested = Signal()
     quit_requested = Signal()
+    mute_all_requested = Signal(bool)
 
     def __init__(self, app_icon: QIcon, parent: QObject | None = None, *, available: bool | None = None) -> None:
         super().__init__(parent)
         self.available = QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
         self.icon: QSystemTrayIcon | None = None
         self.menu: QMenu | None = None
+        self.mute_all_action: QAction | None = None
+        self.unmute_all_action: QAction | None = None
         if not self.available:
             log.info("no system tray on this desktop; closing the window will quit Earmuff")
             return
@@ -40,7 +46,15 @@ class TrayIcon(QObject):
         show.triggered.connect(self.show_requested)
         quit_ = QAction("Quit Earmuff", self.menu)
         quit_.triggered.connect(self.quit_requested)
+        self.mute_all_action = QAction("Mute all speakers", self.menu)
+        self.mute_all_action.triggered.connect(lambda: self.mute_all_requested.emit(True))
+        self.unmute_all_action = QAction("Unmute all speakers", self.menu)
+        self.unmute_all_action.triggered.connect(lambda: self.mute_all_requested.emit(False))
+        self.set_bridges_online(False)
         self.menu.addAction(show)
+        self.menu.addSeparator()
+        self.menu.addAction(self.mute_all_action)
+        self.menu.addAction(self.unmute_all_action)
         self.menu.addSeparator()
         self.menu.addAction(quit_)
         self.icon = QSystemTrayIcon(app_icon, self)
@@ -48,6 +62,14 @@ class TrayIcon(QObject):
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self.icon.show()
+
+    def set_bridges_online(self, online: bool) -> None:
+        """Enable "Mute all" / "Unmute all" while at least one bridge is online."""
+        for action, verb in ((self.mute_all_action, "Mute"), (self.unmute_all_action, "Unmute")):
+            if action is not None:
+                action.setEnabled(online)
+                action.setToolTip(f"{verb} every speaker of every bridge that is online" if online
+                                  else "No bridge is online")
 
     def set_tooltip(self, text: str) -> None:
         if self.icon is not None:

@@ -63,9 +63,25 @@ def _v2_rooms(conn: sqlite3.Connection) -> None:
         position += inserted
 
 
+_V3_BRIDGES = """
+CREATE TABLE bridges (
+    bridge_id   TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    port        INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,                -- sha256 hex of the certificate pinned at pairing
+    token_id    INTEGER,                      -- the bridge's id for our token (the token is in the keyring)
+    paired_at   REAL NOT NULL,
+    last_seen   REAL,
+    last_state  TEXT NOT NULL DEFAULT '[]'    -- JSON list of speaker states, for the offline view
+);
+"""
+
+
 MIGRATIONS: list[Migration] = [
     _V1_SETTINGS_AND_DEVICES,  # 0 -> 1
     _v2_rooms,                 # 1 -> 2
+    _V3_BRIDGES,               # 2 -> 3
 ]
 
 LATEST = len(MIGRATIONS)

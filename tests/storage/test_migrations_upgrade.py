@@ -48,7 +48,7 @@ def make_v1_file(path) -> None:
 
 
 def test_migrations_are_numbered_by_their_position():
-    assert LATEST == SCHEMA_VERSION == len(MIGRATIONS) == 2
+    assert LATEST == SCHEMA_VERSION == len(MIGRATIONS) == 3
 
 
 def test_an_empty_file_is_built_up_to_the_latest_version(db_path):
@@ -63,7 +63,7 @@ def test_a_v1_file_is_backed_up_then_upgraded_keeping_every_device(db_path, cloc
     make_v1_file(db_path)
 
     with Database.open(db_path, clock=clock) as db:
-        assert db.schema_version == 2
+        assert db.schema_version == LATEST
         assert RoomRepository(db).list() == ["Attic", "Bedroom", "Kitchen"]
         devices = {d.device_id: d for d in DeviceRepository(db).load_all()}
         assert sorted(devices) == sorted(d[0] for d in V1_DEVICES)
@@ -92,25 +92,25 @@ def test_reopening_after_an_upgrade_makes_no_second_backup(db_path, clock):
 
 
 def test_a_failing_step_leaves_the_file_at_its_old_version_with_a_backup(db_path, clock, monkeypatch):
-    Database.open(db_path).close()  # at version 2
+    Database.open(db_path).close()  # at the latest version
 
     def broken_step(conn):
         conn.execute("CREATE TABLE half_done (x)")
-        raise sqlite3.OperationalError("simulated failure in step 3")
+        raise sqlite3.OperationalError("simulated failure in the next step")
 
     monkeypatch.setattr(database_module, "MIGRATIONS", [*MIGRATIONS, broken_step])
-    monkeypatch.setattr(database_module, "LATEST", 3)
+    monkeypatch.setattr(database_module, "LATEST", LATEST + 1)
 
     with pytest.raises(MigrationFailed) as caught:
         Database.open(db_path, clock=clock)
 
     error = caught.value
-    assert (error.from_version, error.to_version) == (2, 3)
+    assert (error.from_version, error.to_version) == (LATEST, LATEST + 1)
     assert error.backup is not None and error.backup.exists()
     assert str(error.backup) in error.user_message
     conn = sqlite3.connect(db_path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
     finally:
         conn.close()

@@ -1,0 +1,49 @@
+"""Fixtures for the desktop's bridge client: real bridges, an in-memory keyring, managers closed after each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from client_helpers import Bridges, MemoryKeyring, Recorder, keyring_backend
+
+from app.bridge_client import BridgeManager
+from app.bridge_client.stream import Backoff
+from app.secrets import KeyringSecretStore
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    with keyring_backend(MemoryKeyring()) as backend:
+        yield backend
+
+
+@pytest.fixture
+def bridges(tmp_path) -> Iterator[Bridges]:
+    started = Bridges(tmp_path / "bridges")
+    yield started
+    started.close()
+
+
+@pytest.fixture
+def bridge(bridges):
+    return bridges.start()
+
+
+@pytest.fixture
+def make_manager(memory_keyring):
+    """BridgeManagers with the keyring store and quick retries; each is closed after the test."""
+    made: list[BridgeManager] = []
+
+    def make(**kwargs) -> tuple[BridgeManager, Recorder]:
+        kwargs.setdefault("backoff", lambda: Backoff(0.05, 0.4, jitter=0.0))
+        kwargs.setdefault("client_name", "Anna's laptop")
+        manager = BridgeManager(kwargs.pop("secrets", None) or KeyringSecretStore(), **kwargs)
+        recorder = Recorder()
+        manager.add_listener(recorder)
+        made.append(manager)
+        return manager, recorder
+
+    yield make
+    for manager in made:
+        manager.close()

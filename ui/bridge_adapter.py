@@ -1,0 +1,140 @@
+"""Turns the BridgeManager's listener callbacks and command results into Qt signals on the GUI thread.
+
+The manager calls listeners and command callbacks on its own threads. The
+adapter lives on the GUI thread; signals emitted from other threads reach its
+slots through queued connections, so widgets only ever see bridge news on the
+GUI thread. Commands go through `call(...)`: the manager runs them on its
+worker pool and the result-or-error comes back to the given slot here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.bridge_client import BridgeAlarm, BridgeStatus, CommandFailure, Outcome, SpeakerState
+
+log = logging.getLogger(__name__)
+
+
+class _Forwarder:
+    """The plain BridgeListener the manager holds; cut on detach so late callbacks are dropped."""
+
+    def __init__(self, adapter: BridgeAdapter) -> None:
+        self._adapter: BridgeAdapter | None = adapter
+
+    def cut(self) -> None:
+        self._adapter = None
+
+    def _emit(self, name: str, *args: Any) -> None:
+        adapter = self._adapter
+        if adapter is None:
+            return
+        try:
+            getattr(adapter, name).emit(*args)
+        except RuntimeError:  # the C++ side is gone: the window closed
+            log.debug("bridge event %s after the adapter was deleted", name)
+
+    def bridge_updated(self, status: BridgeStatus) -> None:
+        self._emit("bridge_updated", status)
+
+    def bridge_removed(self, bridge_id: str) -> None:
+        self._emit("bridge_removed", bridge_id)
+
+    def speaker_state(self, bridge_id: str, state: SpeakerState) -> None:
+        self._emit("speaker_state", bridge_id, state)
+
+    def schedules_changed(self, bridge_id: str) -> None:
+        self._emit("schedules_changed", bridge_id)
+
+    def alarm(self, alarm: BridgeAlarm) -> None:
+        self._emit("alarm", alarm)
+
+    def command_failed(self, failure: CommandFailure) -> None:
+        self._emit("command_failed", failure)
+
+
+class BridgeAdapter(QObject):
+    """Listens to a BridgeManager and re-emits its news as signals; runs its commands for the widgets.
+
+    Attributes:
+        manager: the BridgeManager.
+
+    Signals:
+        bridge_updated(BridgeStatus), bridge_removed(str bridge_id), speaker_state(str bridge_id, SpeakerState),
+        schedules_changed(str bridge_id), alarm(BridgeAlarm), command_failed(CommandFailure).
+    """
+
+    bridge_updated = Signal(object)
+    bridge_removed = Signal(str)
+    speaker_state = Signal(str, object)
+    schedules_changed = Signal(str)
+    alarm = Signal(object)
+    command_failed = Signal(object)
+    _finished = Signal(int, object)  # request id, Outcome: from a worker thread to the GUI thread
+
+    def __init__(self, manager, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.manager = manager
+        self._listener: _Forwarder | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, Callable[[Outcome], None]] = {}
+        self._finished.connect(self._deliver)
+
+    @property
+    def attached(self) -> bool:
+        return self._listener is not None
+
+    def attach(self) -> None:
+        """Start listening. Call before reading `manager.statuses()` so nothing falls in between."""
+        if self._listener is None:
+            self._listener = _Forwarder(self)
+            self.manager.add_listener(self._listener)
+
+    def detach(self) -> None:
+        """Stop listening and drop pending results; idempotent."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cut()
+            self.manager.remove_listener(listener)
+        self._pending.clear()
+
+    def statuses(self) -> list[BridgeStatus]:
+        return self.manager.statuses()
+
+    def call(self, method: str, *args: Any, on_done: Callable[[Outcome], None] | None = None, **kwargs: Any) -> None:
+        """Run `manager.<method>(*args, callback=..., **kwargs)`; `on_done(Outcome)` is called on the GUI thread."""
+        callback = None
+        if on_done is not None:
+            request_id = next(self._ids)
+            self._pending[request_id] = on_done
+            callback = self._make_callback(request_id)
+        getattr(self.manager, method)(*args, callback=callback, **kwargs)
+
+    def _make_callback(self, request_id: int) -> Callable[[Outcome], None]:
+        def callback(outcome: Outcome) -> None:  # runs on a worker thread
+            try:
+                self._finished.emit(request_id, outcome)
+            except RuntimeError:
+                log.debug("command result after the adapter was deleted")
+        return callback
+
+    @Slot(int, object)
+    def _deliver(self, request_id: int, outcome: Outcome) -> None:
+        on_done = self._pending.pop(request_id, None)
+        if on_done is None:
+            return
+        try:
+            on_done(outcome)
+        except RuntimeError as error:
+            if "already deleted" not in str(error):
+                raise
+            log.debug("command result for a deleted widget: %s", error)  # it closed meanwhile
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
