@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "earmuff.svg"
+from app.resources import resource_path
+
+ICON_PATH = resource_path("icons", "earmuff.svg")
 
 #: Outer margin of a page and the gap between its blocks, in pixels.
 PAGE_MARGIN = 20

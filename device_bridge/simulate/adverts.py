@@ -21,6 +21,7 @@ from typing import Any
 from zeroconf import BadTypeInNameException, service_type_name
 
 from app.discovery.records import build_txt
+from app.resources import resource_path
 
 KINDS = ("speaker", "display", "media-player", "bridge", "other")
 _HEX_SUFFIX = "_hex"
@@ -28,7 +29,7 @@ _HEX_SUFFIX = "_hex"
 
 def default_adverts_path() -> Path:
     """The bundled adverts file of the demo home."""
-    return Path(__file__).resolve().parents[2] / "resources" / "simulated-home" / "adverts.json"
+    return resource_path("simulated-home", "adverts.json")
 
 
 @dataclass(frozen=True)
