@@ -38,6 +38,28 @@ log = logging.getLogger(__name__)
 DEMO_INTERFACES = ("127.0.0.1",)
 
 
+def _child_env() -> dict[str, str]:
+    """The environment for a demo child process: this checkout importable, output unbuffered."""
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _terminate(process: subprocess.Popen | None, what: str, timeout: float) -> None:
+    """SIGTERM, wait, and kill only if it does not exit in time."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("%s did not exit in %.0f s; killing it", what, timeout)
+        process.kill()
+        process.wait(timeout)
+
+
 class SimulatedHomeProcess:
     """The demo's simulated speakers, in a child process with its own zeroconf on loopback."""
 
@@ -48,28 +70,17 @@ class SimulatedHomeProcess:
     def start(self) -> None:
         if self._process is not None:
             return
-        root = Path(__file__).resolve().parent.parent
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "device_bridge", "simulate-home", *self._extra_args],
             stdout=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=_child_env(),
         )
         log.info("simulated home started (pid %d)", self._process.pid)
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("simulated home did not exit in %.0f s; killing it", timeout)
-            process.kill()
-            process.wait(timeout)
+        _terminate(process, "simulated home", timeout)
 
 
 @dataclass(frozen=True)
@@ -123,10 +134,6 @@ class DemoBridgeProcess:
     def start(self) -> None:
         if self._process is not None:
             return
-        root = Path(__file__).resolve().parent.parent
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
-        env["PYTHONUNBUFFERED"] = "1"
         self._process = subprocess.Popen(
             [sys.executable, "-m", "device_bridge", "serve", "--simulate", "--data-dir", str(self.data_dir),
              "--port", "0"],
@@ -136,7 +143,7 @@ class DemoBridgeProcess:
             text=True,
             encoding="utf-8",
             errors="replace",
-            env=env,
+            env=_child_env(),
         )
         log.info("demo bridge started (pid %d)", self._process.pid)
         self._reader = threading.Thread(target=self._read, args=(self._process,), name="earmuff-demo-bridge-output",
@@ -166,14 +173,7 @@ class DemoBridgeProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("demo bridge did not exit in %.0f s; killing it", timeout)
-                process.kill()
-                process.wait(timeout)
+        _terminate(process, "demo bridge", timeout)
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.join(timeout)

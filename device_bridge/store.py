@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from app.storage.database import transaction
 from device_bridge.mute.state import UNCONFIRMED, MuteState, WindowMemory
 from device_bridge.schedule import Schedule
 
@@ -197,14 +198,8 @@ class BridgeStore:
             if not durable:
                 conn.execute("PRAGMA synchronous = NORMAL")
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with transaction(conn):
                     yield conn
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
             finally:
                 if not durable:
                     conn.execute("PRAGMA synchronous = FULL")
