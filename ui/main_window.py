@@ -26,6 +26,7 @@ from ui.bridge_adapter import BridgeAdapter
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.add_device import AddDeviceDialog
 from ui.dialogs.rename import RenameDialog
+from ui.dialogs.rooms import RoomsDialog
 from ui.dialogs.settings_dialog import SettingsDialog
 from ui.models.devices_model import DevicesModel, Scope
 from ui.pages.activity import ActivityPage
@@ -65,7 +66,7 @@ class MainWindow(QMainWindow):
         discovery_label, counts_label: the status bar texts.
         page_actions: Ctrl+1..7, one per page.
         dialogs opened last (kept so tests and the user can reach them): settings_dialog,
-            about_dialog, add_dialog, rename_dialog, forget_box, startup_error_box.
+            about_dialog, add_dialog, rename_dialog, rooms_dialog, forget_box, startup_error_box.
 
     Signals:
         closed(): the window really closed (not hidden to the tray); the app should quit.
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.about_dialog: AboutDialog | None = None
         self.add_dialog: AddDeviceDialog | None = None
         self.rename_dialog: RenameDialog | None = None
+        self.rooms_dialog: RoomsDialog | None = None
         self.forget_box: QMessageBox | None = None
         self.startup_error_box: QMessageBox | None = None
 
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
         self.refresh_action.setToolTip("Ask every device on the network to announce itself now")
         self.mute_all_action = self._action("&Mute all speakers", "Ctrl+Shift+M", lambda: self.mute_all(True))
         self.unmute_all_action = self._action("&Unmute all speakers", "Ctrl+Shift+U", lambda: self.mute_all(False))
+        self.rooms_action = self._action("Manage &rooms…", None, self.open_rooms)
         page = self.speakers_page
         self.add_action = page.add_action
         self.rename_action = page.rename_action
@@ -237,6 +240,7 @@ class MainWindow(QMainWindow):
         speaker_menu = bar.addMenu("&Speaker")
         speaker_menu.addAction(self.rename_action)
         speaker_menu.addAction(self.forget_action)
+        speaker_menu.addAction(self.rooms_action)
         speaker_menu.addSeparator()
         speaker_menu.addAction(self.mute_all_action)
         speaker_menu.addAction(self.unmute_all_action)
@@ -342,6 +346,11 @@ class MainWindow(QMainWindow):
     def open_about(self) -> None:
         self.about_dialog = AboutDialog(self.ctx, self)
         self.about_dialog.open()
+
+    def open_rooms(self) -> None:
+        self.rooms_dialog = RoomsDialog(self.ctx, self)
+        self.rooms_dialog.changed.connect(self.overview_page.refresh)
+        self.rooms_dialog.open()
 
     def add_speaker(self) -> None:
         self.add_dialog = AddDeviceDialog(self.ctx.registry, self)
