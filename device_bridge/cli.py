@@ -5,6 +5,7 @@
     earmuff-bridge --simulate                                        the same as `serve --simulate`
     earmuff-bridge pair-code [--data-dir DIR] [--simulate]           the running bridge's pairing code
     earmuff-bridge simulate-home                                     simulated speakers over mDNS on 127.0.0.1
+    earmuff-bridge replay CAPTURE --speaker-mac MAC [--json]         activations found in a packet capture
 
 Exit status: 0 after a clean stop, 1 when the bridge cannot run (port in use, data directory not
 writable, no GPIO), 2 for an invalid config file or invalid arguments.
@@ -90,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pair_code.add_argument("--data-dir", type=Path, metavar="DIR", help="the running bridge's data directory")
     pair_code.add_argument("--simulate", action="store_true", help="the simulated bridge's default data directory")
+
+    replay = commands.add_parser(
+        "replay",
+        help="find the activations in a packet capture, with the bridge's detector",
+        description="Read a pcap/pcapng capture, take one speaker's uplink (frames from its MAC to the "
+        "internet) at 10 Hz, and print one line per activation, times in seconds from the first packet.",
+    )
+    from device_bridge.traffic.replay import add_replay_arguments
+
+    add_replay_arguments(replay)
     return parser
 
 
@@ -112,7 +123,7 @@ def _with_simulate_shortcut(argv: list[str]) -> list[str]:
 
     A `--simulate` before another command moves behind it (`--simulate pair-code` = `pair-code --simulate`).
     """
-    commands = ("serve", "pair-code", "simulate-home")
+    commands = ("serve", "pair-code", "simulate-home", "replay")
     command_at = next((i for i, arg in enumerate(argv) if arg in commands), None)
     if "--simulate" not in argv:
         return argv
@@ -142,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _simulate_home(args)
     if args.command == "pair-code":
         return _pair_code(args)
+    if args.command == "replay":
+        from device_bridge.traffic.replay import run_replay
+
+        return run_replay(args)
     parser.print_help(sys.stderr)
     return 2
 

@@ -7,18 +7,31 @@ The file is TOML, read with `tomllib`. Every key, with its default::
     listen = "0.0.0.0"                 # address the HTTPS API listens on
     port = 8443
     pairing_button_pin = 27            # optional: a push button that opens pairing for 60 s
+    traffic_source = "nftables"        # how uplink is measured: "nftables", "sysfs", "simulated" or "none"
+                                       # (default "nftables" if a speaker has mac or ip, "sysfs" if one has
+                                       # only an interface, else "none")
+    retention_days = 90                # how long activations are kept (1-3650)
+    traffic_history_hours = 24         # how long the 1-second uplink/downlink history is kept (1-168)
 
     [[speaker]]
     id = "kitchen"                     # required: a-z, 0-9 and "-", at most 32 characters, unique
     name = "Kitchen Echo"              # default: the id
-    driver = "relay"                   # required: "relay", "button" or "power"
-    pin = 17                           # required: output pin: BCM 0-27, or "GPIO17", "BCM17", "BOARD11", "J8:11"
+    driver = "relay"                   # required: "relay", "button", "power" or "network"
+    pin = 17                           # required (not for "network"): output pin: BCM 0-27, or "GPIO17",
+                                       # "BCM17", "BOARD11", "J8:11"
     active_high = true                 # the relay board (or opto-coupler) switches on a high output
     pulse_ms = 250                     # button driver: how long the opto-coupler "presses" (20-2000)
     sense_pin = 22                     # optional: input that is active while the speaker is muted
     sense_active_high = true           # the sense input reads high while the speaker is muted
     settle_ms = 300                    # wait after acting before reading the sense line (0-10000)
     override_pin = 5                   # optional: local push button (to ground) that toggles this speaker
+    mac = "68:db:f5:90:19:64"          # optional: the speaker's MAC address (counts its traffic with nftables)
+    ip = "10.77.0.2"                   # optional: the speaker's IP address (the same, by address)
+    interface = "eth1"                 # optional: a network interface only this speaker uses (sysfs counters)
+    network_mute = false               # also drop the speaker's internet traffic while muted (needs mac or ip)
+
+The "network" driver mutes by dropping the speaker's internet traffic with an nftables rule; it uses no
+pin and needs `mac` or `ip`.
 
 Mistakes raise `ConfigError`, whose message starts with the key path:
 ``speaker[1].pin: 41 is not a GPIO pin (BCM 0-27)``,
@@ -40,7 +53,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DRIVERS = ("relay", "button", "power")
+DRIVERS = ("relay", "button", "power", "network")
+TRAFFIC_SOURCES = ("nftables", "sysfs", "simulated", "none")
+_MAC = re.compile(r"(?i)[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}")
+_INTERFACE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _SPEAKER_ID = re.compile(r"[a-z0-9-]{1,32}")
 _MAX_BCM = 27
 # Physical header pin (BOARD / J8 numbering) -> BCM GPIO number, for the 40-pin header of every
@@ -74,18 +90,27 @@ class SpeakerConfig:
     id: str
     name: str
     driver: str
-    pin: int | str
+    pin: int | str | None  # None only for the "network" driver
     active_high: bool = True
     pulse_ms: int = 250
     sense_pin: int | str | None = None
     sense_active_high: bool = True
     settle_ms: int = 300
     override_pin: int | str | None = None
+    mac: str | None = None  # lowercase, colon-separated
+    ip: str | None = None
+    interface: str | None = None
+    network_mute: bool = False
+
+    @property
+    def measurable(self) -> bool:
+        """True if the speaker's traffic can be told apart by nftables (it has a mac or an ip)."""
+        return self.mac is not None or self.ip is not None
 
 
 @dataclass(frozen=True)
 class BridgeConfig:
-    """The whole bridge: its name, time zone, where it listens, and its speakers."""
+    """The whole bridge: its name, time zone, where it listens, its speakers, and how traffic is measured."""
 
     name: str
     timezone: str = "UTC"
@@ -93,6 +118,9 @@ class BridgeConfig:
     port: int = 8443
     pairing_button_pin: int | str | None = None
     speakers: tuple[SpeakerConfig, ...] = ()
+    traffic_source: str = "none"
+    retention_days: int = 90
+    traffic_history_hours: int = 24
 
     def speaker(self, speaker_id: str) -> SpeakerConfig:
         """The speaker with this id; KeyError if there is none."""
@@ -102,10 +130,13 @@ class BridgeConfig:
         raise KeyError(speaker_id)
 
 
-_BRIDGE_KEYS = ("name", "timezone", "listen", "port", "pairing_button_pin", "speaker")
+_BRIDGE_KEYS = (
+    "name", "timezone", "listen", "port", "pairing_button_pin", "speaker", "traffic_source", "retention_days",
+    "traffic_history_hours",
+)
 _SPEAKER_KEYS = (
     "id", "name", "driver", "pin", "active_high", "pulse_ms", "sense_pin", "sense_active_high",
-    "settle_ms", "override_pin",
+    "settle_ms", "override_pin", "mac", "ip", "interface", "network_mute",
 )
 
 
@@ -155,15 +186,19 @@ def parse_config(data: dict[str, Any]) -> BridgeConfig:
     if not isinstance(raw_speakers, list):
         raise ConfigError("speaker", "must be a list of [[speaker]] tables")
     speakers: list[SpeakerConfig] = []
-    seen_ids: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}  # ("id" | "mac" | "ip" | "interface", value) -> speaker[n]
     for index, raw in enumerate(raw_speakers):
         where = f"speaker[{index}]"
         if not isinstance(raw, dict):
             raise ConfigError(where, "must be a [[speaker]] table")
         speaker = _speaker(raw, where, pins)
-        if speaker.id in seen_ids:
-            raise ConfigError(f"{where}.id", f"{speaker.id!r} is already the id of {seen_ids[speaker.id]}")
-        seen_ids[speaker.id] = where
+        for key in ("id", "mac", "ip", "interface"):
+            value = getattr(speaker, key)
+            if value is None:
+                continue
+            if (key, value) in seen:
+                raise ConfigError(f"{where}.{key}", f"{value!r} is already the {key} of {seen[key, value]}")
+            seen[key, value] = where
         speakers.append(speaker)
     return BridgeConfig(
         name=name,
@@ -172,7 +207,28 @@ def parse_config(data: dict[str, Any]) -> BridgeConfig:
         port=port,
         pairing_button_pin=pairing_pin,
         speakers=tuple(speakers),
+        traffic_source=_traffic_source(data, speakers),
+        retention_days=_integer(data, "retention_days", "", 90, 1, 3650, "a number of days"),
+        traffic_history_hours=_integer(data, "traffic_history_hours", "", 24, 1, 168, "a number of hours"),
     )
+
+
+def _traffic_source(data: dict[str, Any], speakers: list[SpeakerConfig]) -> str:
+    by_address = any(s.measurable for s in speakers)
+    by_interface = any(s.interface is not None for s in speakers)
+    if "traffic_source" not in data:
+        return "nftables" if by_address else "sysfs" if by_interface else "none"
+    source = data["traffic_source"]
+    if source not in TRAFFIC_SOURCES:
+        hint = _did_you_mean(str(source), TRAFFIC_SOURCES)
+        raise ConfigError("traffic_source", f"{source!r} is not a traffic source; choose one of "
+                                            f"{_quoted(TRAFFIC_SOURCES)}{hint}")
+    if source == "nftables" and not by_address:
+        raise ConfigError("traffic_source", '"nftables" counts speakers by mac or ip, and no speaker has either')
+    if source == "sysfs" and not by_interface:
+        raise ConfigError("traffic_source", '"sysfs" reads the counters of a speaker\'s own interface, and no '
+                                            "speaker has an interface")
+    return source
 
 
 def _speaker(raw: dict[str, Any], where: str, pins: _PinRegistry) -> SpeakerConfig:
@@ -192,9 +248,26 @@ def _speaker(raw: dict[str, Any], where: str, pins: _PinRegistry) -> SpeakerConf
     if driver not in DRIVERS:
         hint = _did_you_mean(str(driver), DRIVERS)
         raise ConfigError(f"{prefix}driver", f"{driver!r} is not a driver; choose one of {_quoted(DRIVERS)}{hint}")
-    if "pin" not in raw:
-        raise ConfigError(f"{prefix}pin", "missing: the output pin that drives the relay or opto-coupler")
-    pin = _pin(raw["pin"], f"{prefix}pin", pins)
+    mac = _mac(raw, prefix)
+    ip = _ip(raw, prefix)
+    interface = _interface(raw, prefix)
+    network_mute = _flag(raw, "network_mute", prefix, False)
+    if driver == "network":
+        if "pin" in raw:
+            raise ConfigError(f"{prefix}pin", 'the "network" driver mutes with an nftables rule and uses no pin')
+        if "sense_pin" in raw:
+            raise ConfigError(f"{prefix}sense_pin", 'the "network" driver checks its own drop rule; '
+                                                    "it has no sense line")
+        if mac is None and ip is None:
+            raise ConfigError(f"{prefix}mac", 'missing: the "network" driver needs the speaker\'s mac or ip '
+                                              "to match its traffic")
+        pin = None
+    else:
+        if "pin" not in raw:
+            raise ConfigError(f"{prefix}pin", "missing: the output pin that drives the relay or opto-coupler")
+        pin = _pin(raw["pin"], f"{prefix}pin", pins)
+        if network_mute and mac is None and ip is None:
+            raise ConfigError(f"{prefix}network_mute", "needs the speaker's mac or ip to match its traffic")
     sense_pin = _optional_pin(raw, "sense_pin", prefix, pins)
     override_pin = _optional_pin(raw, "override_pin", prefix, pins)
     return SpeakerConfig(
@@ -208,7 +281,50 @@ def _speaker(raw: dict[str, Any], where: str, pins: _PinRegistry) -> SpeakerConf
         sense_active_high=_flag(raw, "sense_active_high", prefix, True),
         settle_ms=_integer(raw, "settle_ms", prefix, 300, 0, 10000, "a number of milliseconds"),
         override_pin=override_pin,
+        mac=mac,
+        ip=ip,
+        interface=interface,
+        network_mute=network_mute,
     )
+
+
+def _mac(table: dict[str, Any], prefix: str) -> str | None:
+    if "mac" not in table:
+        return None
+    value = table["mac"]
+    if not isinstance(value, str) or not _MAC.fullmatch(value.strip()):
+        raise ConfigError(f"{prefix}mac", f'{value!r} is not a MAC address (write it like "68:db:f5:90:19:64")')
+    mac = value.strip().lower().replace("-", ":")
+    if int(mac[:2], 16) & 1:
+        raise ConfigError(f"{prefix}mac", f"{mac} is a multicast address, not a device's")
+    if mac == "00:00:00:00:00:00":
+        raise ConfigError(f"{prefix}mac", f"{mac} is not a device's address")
+    return mac
+
+
+def _ip(table: dict[str, Any], prefix: str) -> str | None:
+    if "ip" not in table:
+        return None
+    value = table["ip"]
+    try:
+        address = ipaddress.ip_address(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        address = None
+    if not isinstance(value, str) or address is None:
+        raise ConfigError(f"{prefix}ip", f'{value!r} is not an IP address (write it like "192.168.4.20")')
+    if address.is_unspecified or address.is_multicast or address.is_loopback:
+        raise ConfigError(f"{prefix}ip", f"{address} is not a speaker's address (unspecified, multicast or loopback)")
+    return str(address)
+
+
+def _interface(table: dict[str, Any], prefix: str) -> str | None:
+    if "interface" not in table:
+        return None
+    value = table["interface"]
+    if not isinstance(value, str) or not _INTERFACE.fullmatch(value) or value in (".", ".."):
+        raise ConfigError(f"{prefix}interface", f'{value!r} is not a network interface name (like "eth1"; '
+                                                "at most 15 of letters, digits, '_', '.', '-')")
+    return value
 
 
 def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
@@ -355,10 +471,11 @@ def local_timezone_name() -> str:
 
 
 def simulated_config(timezone: str | None = None) -> BridgeConfig:
-    """The demo bridge `earmuff-bridge --simulate` runs: one speaker per driver.
+    """The demo bridge `earmuff-bridge --simulate` runs: one speaker per hardware driver.
 
     kitchen: relay with a sense line; bedroom: button (opto-coupler) with a sense line;
     living-room: power relay without a sense line (its mute shows as unconfirmed).
+    Their traffic comes from the simulated source (device_bridge.traffic.simulated).
     The time zone defaults to this machine's, so schedule times mean what the user expects.
     """
     return BridgeConfig(
@@ -371,4 +488,5 @@ def simulated_config(timezone: str | None = None) -> BridgeConfig:
             SpeakerConfig(id="bedroom", name="Bedroom speaker", driver="button", pin=22, sense_pin=23),
             SpeakerConfig(id="living-room", name="Living room speaker", driver="power", pin=24),
         ),
+        traffic_source="simulated",
     )

@@ -20,6 +20,13 @@ Schedules (see schedule.py for how windows map to instants):
 
 Boundaries are acted on by `tick()`, which the engine's thread calls every `tick_interval_s`; a tick
 that is not due (no boundary passed, nothing changed) only checks the sense lines.
+
+Traffic (optional): with an nftables table, `start()` installs it (keeping the drop rules of speakers
+commanded muted) before the pins are restored; a speaker with `network_mute` gets its drop rule set
+and removed alongside its hardware driver; `stop()` removes the table only when no network-muting
+speaker is commanded muted (so a muted speaker stays cut off from the internet while the bridge is
+down). With a traffic source, the TrafficMonitor (`monitor`) starts once the pins hold their state
+and stops first.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ from device_bridge.mute import MuteDriver, create_driver
 from device_bridge.mute.state import CONFIRMED, MISMATCH, SOURCES, UNCONFIRMED, MuteState, WindowMemory
 from device_bridge.schedule import Schedule, next_boundary, normalize_fields, window_at
 from device_bridge.store import BridgeStore
+from device_bridge.traffic.model import TrafficSource
+from device_bridge.traffic.nft import NftError, NftTable, NftTableMissing
 
 __all__ = ["BridgeEngine", "MuteState", "Schedule"]
 
@@ -55,6 +64,8 @@ _EVALUATE_AT_LEAST_EVERY_S = 60.0
 # One-off windows are deleted this long after they ended.
 _ONE_OFF_KEPT_S = 86400.0
 _STOP_TIMEOUT_S = 10.0
+# A vanished nftables table (firewall reload) is put back at most this often (monotonic seconds).
+_REINSTALL_EVERY_S = 30.0
 
 
 class BridgeEngine:
@@ -63,8 +74,11 @@ class BridgeEngine:
     Attributes:
         config: the bridge configuration.
         store: where states and schedules persist.
-        events: the event log ("mute_changed", "alarm", "schedule_changed").
+        events: the event log ("mute_changed", "alarm", "schedule_changed", "activation_started",
+            "activation_ended").
         drivers: the mute driver of each speaker, by speaker id (created, muted, in the constructor).
+        nft_table: the bridge's nftables table (network mute and/or counters), or None.
+        monitor: the TrafficMonitor when a traffic source was given, else None.
     """
 
     def __init__(
@@ -77,7 +91,13 @@ class BridgeEngine:
         pin_factory=None,
         sleep: Callable[[float], None] = time.sleep,
         events: EventLog | None = None,
+        nft_table: NftTable | None = None,
+        traffic_source: TrafficSource | None = None,
+        traffic_options: dict[str, Any] | None = None,
     ) -> None:
+        """`nft_table`: needed by speakers with the "network" driver or `network_mute`. `traffic_source`:
+        measure the speakers' traffic (it may be `nft_table` itself); `traffic_options` go to the
+        TrafficMonitor (interval_s, monotonic, sample_thread, profiles, speech_of)."""
         self.config = config
         self.store = store
         self._clock = clock
@@ -114,10 +134,28 @@ class BridgeEngine:
         self._started = False
         self._stopping = False
 
+        self.nft_table = nft_table
+        self._reinstalled_at = -math.inf
+        self._network_muted = tuple(s.id for s in config.speakers if s.network_mute and s.driver != "network")
+        self._network_speakers = tuple(s.id for s in config.speakers if s.network_mute or s.driver == "network")
+        if self._network_speakers and nft_table is None:
+            raise ValueError(f"speaker {self._network_speakers[0]!r} mutes on the network: the engine needs the "
+                             "bridge's nftables table")
         self.drivers: dict[str, MuteDriver] = {}
+        self.monitor = None
         try:
             for speaker in config.speakers:
-                self.drivers[speaker.id] = create_driver(speaker, pin_factory=pin_factory, sleep=sleep)
+                self.drivers[speaker.id] = create_driver(speaker, pin_factory=pin_factory, sleep=sleep,
+                                                         table=nft_table)
+            if traffic_source is not None:
+                from device_bridge.traffic.monitor import TrafficMonitor
+
+                options = {"on_error": self._traffic_failed, **(traffic_options or {})}
+                self.monitor = TrafficMonitor(
+                    config.speakers, traffic_source, store=store, events=self.events, state_of=self.state,
+                    clock=clock, history_hours=config.traffic_history_hours, retention_days=config.retention_days,
+                    **options,
+                )
         except BaseException:
             self._close_devices()
             raise
@@ -130,6 +168,7 @@ class BridgeEngine:
         if self._started or self._stopping:
             raise RuntimeError("an engine starts once")
         self._started = True
+        self._install_nft_table()
         now = self._clock()
         with self._tick_lock:
             with self._lock:
@@ -158,6 +197,33 @@ class BridgeEngine:
             raise
         self._thread = threading.Thread(target=self._run, name="earmuff-bridge-schedule", daemon=True)
         self._thread.start()
+        if self.monitor is not None:
+            self.monitor.start()
+
+    def _install_nft_table(self) -> None:
+        """Put the table in the kernel, with drop rules for the network-muting speakers commanded muted."""
+        if self.nft_table is None:
+            return
+        with self._lock:
+            muted = [sid for sid in self._network_speakers if self._states[sid].muted]
+        try:
+            self.nft_table.install(muted=muted)
+        except NftError as error:
+            log.error("Could not install the nftables table: %s", error)
+            self.events.publish("alarm", None, level="error" if muted else "warning",
+                                message=f"The bridge could not set up its nftables table: {error}")
+
+    def _traffic_failed(self, error: BaseException) -> None:
+        """The monitor could not read its source (sampler thread). A table that vanished, say because the
+        firewall was reloaded, is put back, with the drop rules of the speakers commanded muted."""
+        if not isinstance(error, NftTableMissing) or self.nft_table is None or self._stopping:
+            return
+        now = time.monotonic()
+        if now - self._reinstalled_at < _REINSTALL_EVERY_S:
+            return
+        self._reinstalled_at = now
+        log.warning("The nftables table is gone (was the firewall reloaded?): installing it again")
+        self._install_nft_table()
 
     def stop(self) -> None:
         """Stop the thread and the buttons and release the pins. Idempotent.
@@ -169,6 +235,8 @@ class BridgeEngine:
             return
         self._stopping = True
         self._wake.set()
+        if self.monitor is not None:
+            self.monitor.stop()
         if self._thread is not None:
             self._thread.join(_STOP_TIMEOUT_S)
             if self._thread.is_alive():
@@ -180,9 +248,27 @@ class BridgeEngine:
         held = [lock for lock in self._speaker_locks.values() if lock.acquire(timeout=_STOP_TIMEOUT_S)]
         try:
             self._close_devices()
+            self._release_nft_table()
         finally:
             for lock in held:
                 lock.release()
+
+    def _release_nft_table(self) -> None:
+        """Remove the table unless a network-muting speaker is commanded muted (its drop rule must stay),
+        then stop the table's nft process."""
+        if self.nft_table is None:
+            return
+        with self._lock:
+            muted = [sid for sid in self._network_speakers if self._states[sid].muted]
+        try:
+            if muted:
+                log.info("Leaving the nftables table in place: %s stay cut off from the internet", ", ".join(muted))
+            elif self._started:
+                self.nft_table.remove()
+        except NftError as error:
+            log.warning("Could not remove the nftables table: %s", error)
+        finally:
+            self.nft_table.close()
 
     def _close_devices(self) -> None:
         for driver in self.drivers.values():
@@ -451,6 +537,8 @@ class BridgeEngine:
             confirmation = None
             if drive:
                 confirmation = driver.apply(state.muted)
+                if speaker_id in self._network_muted:
+                    self._apply_network_mute(speaker_id, state.muted)
                 if confirmation.detail and confirmation.status != MISMATCH:
                     log.info("%s", confirmation.detail)
                 state = replace(state, confirmation=confirmation.status, sensed_muted=confirmation.sensed_muted)
@@ -550,6 +638,18 @@ class BridgeEngine:
                     self._alarm(speaker.id, new.muted, driver.mismatch_detail(new.muted))
             finally:
                 lock.release()
+
+    def _apply_network_mute(self, speaker_id: str, muted: bool) -> None:
+        """The `network_mute` option: the drop rule follows the hardware mute. A failure is an alarm."""
+        assert self.nft_table is not None
+        try:
+            if muted:
+                self.nft_table.mute(speaker_id)
+            else:
+                self.nft_table.unmute(speaker_id)
+        except NftError as error:
+            action = "drop its internet traffic" if muted else "let its internet traffic through again"
+            self._alarm(speaker_id, muted, f"{self.config.speaker(speaker_id).name}: could not {action}: {error}")
 
     def _alarm(self, speaker_id: str, muted: bool, message: str) -> None:
         # Commanded muted but not muted: the speaker may be listening. The other way round is only a nuisance.

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("mute_changed", "alarm", "schedule_changed", "heartbeat")
+EVENT_TYPES = ("mute_changed", "alarm", "schedule_changed", "activation_started", "activation_ended", "heartbeat")
 KEEP_IN_MEMORY = 1000
 SUBSCRIPTION_QUEUE = 1000
 
@@ -33,10 +33,12 @@ class Event:
     Attributes:
         seq: 1, 2, 3... continuing across restarts (a heartbeat carries the last seq instead).
         time: epoch seconds.
-        type: "mute_changed", "alarm", "schedule_changed" or "heartbeat".
+        type: "mute_changed", "alarm", "schedule_changed", "activation_started", "activation_ended" or
+            "heartbeat".
         speaker_id: the speaker concerned, if any.
         data: JSON-able details (mute_changed: the MuteState as a dict; alarm: {"message", "level"};
-            schedule_changed: {"schedule": {...} or None, "id"}).
+            schedule_changed: {"schedule": {...} or None, "id"}; activation_started: {"start", "confidence",
+            "flags"}; activation_ended: the activation as stored, with its "id").
     """
 
     seq: int

@@ -3,6 +3,9 @@
 `start()` binds the port first (so a port in use fails before any pin is touched), then lets the engine
 restore the persisted mute state to the pins, and only then lets uvicorn accept connections. `stop()` ends
 everything in reverse order and joins every thread it started.
+
+Traffic is measured from the config's `traffic_source`: the bridge's nftables table (which also carries
+the network mute), interface counters (sysfs), the simulated speakers of `--simulate`, or nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import errno
 import ipaddress
 import logging
+import os
 import socket
 import threading
 import time
@@ -94,6 +98,8 @@ class BridgeService:
 
     `pin_factory` becomes gpiozero's default factory before the engine makes its pins; with
     `simulate_speakers` (MockFactory pins only) every speaker's sense line follows its output.
+    `traffic_source` replaces the one the config names (tests and benches pass a SimulatedTrafficSource);
+    `traffic_options` go to the TrafficMonitor. A SimulatedTrafficSource follows the engine's commanded mute.
     """
 
     def __init__(
@@ -108,6 +114,9 @@ class BridgeService:
         heartbeat_s: float = HEARTBEAT_S,
         tick_interval_s: float | None = None,
         simulate_speakers: bool = False,
+        traffic_source: Any = None,
+        traffic_options: dict[str, Any] | None = None,
+        nft_command: tuple[str, ...] = ("nft",),
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
@@ -119,6 +128,9 @@ class BridgeService:
         self._tick_interval_s = tick_interval_s
         self._simulate_speakers = simulate_speakers
         self._simulated: Any = None
+        self._traffic_source = traffic_source
+        self._traffic_options = traffic_options
+        self._nft_command = tuple(nft_command)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._started = False
@@ -208,7 +220,13 @@ class BridgeService:
         engine_options: dict[str, Any] = {"clock": self._clock}
         if self._tick_interval_s is not None:
             engine_options["tick_interval_s"] = self._tick_interval_s
-        self.engine = BridgeEngine(self.config, self.store, **engine_options)
+        nft_table, source = self._traffic()
+        self.engine = BridgeEngine(self.config, self.store, nft_table=nft_table, traffic_source=source,
+                                   traffic_options=self._traffic_options, **engine_options)
+        follow = getattr(source, "follow", None)
+        if follow is not None:  # a simulated source: its speakers hear the commanded mute
+            engine = self.engine
+            follow(lambda speaker_id: engine.state(speaker_id).muted)
         if self._simulate_speakers:
             from device_bridge.mute.simulated import follow_outputs
 
@@ -232,6 +250,30 @@ class BridgeService:
             self._advert.start()
         log.info("bridge %r (%s) serving on %s; certificate fingerprint %s",
                  self.config.name, self.bridge_id, self.url, grouped(self.fingerprint))
+
+    def _traffic(self) -> tuple[Any, Any]:
+        """(nftables table or None, traffic source or None) for this config."""
+        from device_bridge.traffic.nft import NftTable, matchable
+
+        config = self.config
+        table = None
+        if config.traffic_source == "nftables" or any(s.network_mute or s.driver == "network" for s in config.speakers):
+            table = NftTable(matchable(config.speakers), nft=self._nft_command)
+        if self._traffic_source is not None:
+            return table, self._traffic_source
+        if config.traffic_source == "nftables":
+            return table, table
+        if config.traffic_source == "sysfs":
+            from device_bridge.traffic.sysfs import SysfsSource
+
+            return table, SysfsSource.from_speakers(config.speakers)
+        if config.traffic_source == "simulated":
+            from device_bridge.traffic.simulated import DEMO_BEHAVIOUR, SimulatedTrafficSource
+
+            seed = int.from_bytes(os.urandom(4), "big")
+            return table, SimulatedTrafficSource(config.speakers, clock=self._clock, seed=seed,
+                                                 behaviour=DEMO_BEHAVIOUR)
+        return table, None
 
     def _serve(self) -> None:
         assert self.identity is not None and self._socket is not None

@@ -1,9 +1,12 @@
-"""The bridge's one SQLite file (bridge.db): commanded mute states, schedules, tokens, events, and a key/value table.
+"""The bridge's one SQLite file (bridge.db): commanded mute states, schedules, tokens, events, a key/value
+table, detected activations, and each speaker's 1-second traffic history.
 
 Durability: WAL with `synchronous=FULL`, and every acknowledged change (mute state, schedule, token)
 is committed before its method returns, so neither kill -9 nor a power cut loses it. Bookkeeping that
 is not worth an fsync (token last-used times, the event log) is written with `synchronous=NORMAL`:
-it survives a crashed process, and a power cut only loses the last few of those rows.
+it survives a crashed process, and a power cut only loses the last few of those rows. Activations are
+durable; the traffic history is bookkeeping (written in batches, not fsynced). Both are pruned by the
+traffic monitor (`prune_activations`, `prune_traffic`), which knows the configured retention.
 
 A file that is not a readable database is moved aside (renamed to `bridge.db.corrupt-<time>`, with its
 -wal and -shm), never deleted, and a fresh store is started: with no stored state every speaker comes
@@ -12,8 +15,10 @@ up muted (fail closed). `recovered_from` tells the caller where the old file wen
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -21,11 +26,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.storage.database import transaction
 from device_bridge.mute.state import UNCONFIRMED, MuteState, WindowMemory
 from device_bridge.schedule import Schedule
+
+if TYPE_CHECKING:
+    from device_bridge.traffic.model import Activation
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,29 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_time ON events (time);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    """
+    CREATE TABLE activations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        speaker_id TEXT NOT NULL,
+        start REAL NOT NULL,
+        "end" REAL NOT NULL,
+        bytes_up INTEGER NOT NULL,
+        peak_rate REAL NOT NULL,
+        confidence REAL NOT NULL,
+        flags TEXT NOT NULL
+    );
+    CREATE INDEX activations_start ON activations (start);
+    CREATE INDEX activations_end ON activations ("end");
+    CREATE TABLE traffic (
+        speaker_id TEXT NOT NULL,
+        second INTEGER NOT NULL,
+        up_bytes INTEGER NOT NULL,
+        down_bytes INTEGER NOT NULL,
+        covered REAL NOT NULL,
+        PRIMARY KEY (speaker_id, second)
+    ) WITHOUT ROWID;
+    CREATE INDEX traffic_second ON traffic (second);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -386,6 +417,95 @@ class BridgeStore:
         stored = int(rows[0][0]) if rows else 0
         newest = self._read("SELECT MAX(seq) FROM events")[0][0] or 0
         return max(stored, newest)
+
+    # --- activations ---------------------------------------------------------------------------------
+
+    _ACTIVATION_COLUMNS = 'id, speaker_id, start, "end", bytes_up, peak_rate, confidence, flags'
+
+    def add_activation(self, activation: Activation) -> Activation:
+        """Store a finished activation durably; returns it with its new `id`."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                """INSERT INTO activations (speaker_id, start, "end", bytes_up, peak_rate, confidence, flags)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (activation.speaker_id, activation.start, activation.end, int(activation.bytes_up),
+                 float(activation.peak_rate), float(activation.confidence), ",".join(sorted(activation.flags))),
+            )
+            new_id = int(cursor.lastrowid)
+        return dataclasses.replace(activation, id=new_id)
+
+    def activations(
+        self,
+        start: float | None = None,
+        end: float | None = None,
+        *,
+        speaker_id: str | None = None,
+        flagged: bool | None = None,
+        limit: int = 1000,
+    ) -> list[Activation]:
+        """Activations that overlap [start, end) (either bound may be open), oldest first, at most `limit`
+        (the newest ones if there are more). `flagged`: True only those with a flag, False only those without."""
+        from device_bridge.traffic.model import Activation
+
+        where, params = [], []
+        if start is not None:
+            where.append('"end" >= ?')
+            params.append(start)
+        if end is not None:
+            where.append("start < ?")
+            params.append(end)
+        if speaker_id is not None:
+            where.append("speaker_id = ?")
+            params.append(speaker_id)
+        if flagged is not None:
+            where.append("flags != ''" if flagged else "flags = ''")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._read(
+            f"SELECT {self._ACTIVATION_COLUMNS} FROM activations {clause} ORDER BY start DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            Activation(
+                speaker_id=row[1], start=row[2], end=row[3], bytes_up=row[4], peak_rate=row[5], confidence=row[6],
+                flags=frozenset(f for f in row[7].split(",") if f), id=row[0],
+            )
+            for row in reversed(rows)
+        ]
+
+    def prune_activations(self, before: float) -> int:
+        """Delete activations that ended before `before`; returns how many."""
+        with self._write(durable=False) as conn:
+            return conn.execute('DELETE FROM activations WHERE "end" < ?', (before,)).rowcount
+
+    # --- traffic history -----------------------------------------------------------------------------
+
+    def add_traffic(self, bins: list[tuple[str, int, int, int, float]]) -> None:
+        """Add 1-second bins (speaker_id, second, up_bytes, down_bytes, covered seconds) in one commit.
+
+        A second already stored (a restart within it) adds up. Not fsynced: this is history, not state.
+        """
+        if not bins:
+            return
+        with self._write(durable=False) as conn:
+            conn.executemany(
+                """INSERT INTO traffic (speaker_id, second, up_bytes, down_bytes, covered) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (speaker_id, second) DO UPDATE SET up_bytes = up_bytes + excluded.up_bytes,
+                     down_bytes = down_bytes + excluded.down_bytes, covered = MIN(1.0, covered + excluded.covered)""",
+                bins,
+            )
+
+    def traffic(self, speaker_id: str, start: int, end: int) -> list[tuple[int, int, int, float]]:
+        """(second, up_bytes, down_bytes, covered) of one speaker for start <= second < end, in order."""
+        return self._read(
+            "SELECT second, up_bytes, down_bytes, covered FROM traffic WHERE speaker_id = ? AND second >= ? "
+            "AND second < ? ORDER BY second",
+            (speaker_id, int(start), int(end)),
+        )
+
+    def prune_traffic(self, before: float) -> int:
+        """Delete 1-second bins older than `before`; returns how many."""
+        with self._write(durable=False) as conn:
+            return conn.execute("DELETE FROM traffic WHERE second < ?", (math.floor(before),)).rowcount
 
     # --- key/value -----------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from device_bridge.api.auth import Authenticator, TokenInfo
 from device_bridge.api.identity import BridgeIdentity
 from device_bridge.api.pairing import PairingError, PairingLocked, PairingManager
 from device_bridge.api.stream import HEARTBEAT_S, StreamHub, TooManyStreams
+from device_bridge.traffic.monitor import MAX_HISTORY_RANGE_S, activation_record, traffic_history
 
 API_VERSION = 1
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /v1/pair")
@@ -38,6 +39,8 @@ class _Context:
     auth: Authenticator
     streams: StreamHub
     speakers: dict[str, Any]  # speaker id -> SpeakerConfig
+    monitor: Any  # the engine's TrafficMonitor, or None when traffic is not measured
+    clock: Callable[[], float]
 
 
 def _ctx(request: Request) -> _Context:
@@ -119,7 +122,8 @@ def _speaker(ctx: _Context, state: Any) -> dict[str, Any]:
         **dataclasses.asdict(state),
         "name": config.name if config else state.speaker_id,
         "driver": config.driver if config else "relay",
-        "has_sense": bool(config is not None and config.sense_pin is not None),
+        # The network driver's sense is the kernel's table: it can always tell.
+        "has_sense": bool(config is not None and (config.sense_pin is not None or config.driver == "network")),
     }
 
 
@@ -223,6 +227,59 @@ def _message(err: Exception) -> str:
     return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
 
 
+# --- traffic and activations -----------------------------------------------------------------------
+
+@protected.get(
+    "/activations",
+    response_model=list[schemas.Activation],
+    tags=["traffic"],
+    summary="Detected activations that overlap a time range, oldest first",
+    responses={400: _PROBLEM, 404: _PROBLEM},
+)
+def list_activations(
+    ctx: Ctx,
+    from_: Annotated[float | None, Query(alias="from", allow_inf_nan=False,
+                                         description="epoch seconds (default: no lower bound)")] = None,
+    to: Annotated[float | None, Query(allow_inf_nan=False, description="epoch seconds (default: none)")] = None,
+    speaker: Annotated[str | None, Query(max_length=32, description="only this speaker")] = None,
+    flagged: Annotated[bool | None, Query(description="true: only flagged ones; false: only unflagged")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000, description="at most this many (the newest)")] = 1000,
+) -> list[dict[str, Any]]:
+    if from_ is not None and to is not None and to < from_:
+        raise HTTPException(400, "'to' is before 'from'")
+    if speaker is not None and speaker not in ctx.speakers:
+        raise HTTPException(404, f"no speaker {speaker!r}")
+    found = ctx.store.activations(from_, to, speaker_id=speaker, flagged=flagged, limit=limit)
+    return [activation_record(a) for a in found]
+
+
+@protected.get(
+    "/speakers/{speaker_id}/traffic",
+    response_model=schemas.TrafficHistory,
+    tags=["traffic"],
+    summary="A speaker's uplink and downlink in 1-second steps",
+    description="Default range: the last hour. The bridge keeps 24 hours (traffic_history_hours).",
+    responses={400: _PROBLEM, 404: _PROBLEM},
+)
+def get_traffic(
+    speaker_id: str,
+    ctx: Ctx,
+    from_: Annotated[float | None, Query(alias="from", allow_inf_nan=False,
+                                         description="epoch seconds (default: an hour before 'to')")] = None,
+    to: Annotated[float | None, Query(allow_inf_nan=False, description="epoch seconds (default: now)")] = None,
+) -> dict[str, Any]:
+    _state(ctx, speaker_id)
+    end = ctx.clock() if to is None else to
+    start = end - 3600.0 if from_ is None else from_
+    if end < start:
+        raise HTTPException(400, "'to' is before 'from'")
+    if end - start > MAX_HISTORY_RANGE_S:
+        raise HTTPException(400, f"ask for at most {MAX_HISTORY_RANGE_S / 86400:.0f} days at a time")
+    if ctx.monitor is not None:
+        ctx.monitor.flush_history()
+    return traffic_history(ctx.store, speaker_id, start, end)
+
+
 # --- events and schema -----------------------------------------------------------------------------
 
 @protected.get(
@@ -230,16 +287,25 @@ def _message(err: Exception) -> str:
     tags=["events"],
     summary="Live events as NDJSON",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/x-ndjson": {"schema": schemas.Event.model_json_schema()}},
-                     "description": "one JSON event per line; a heartbeat line after 5 s of silence"},
+    responses={200: {"content": {"application/x-ndjson": {"schema": {
+                         "oneOf": [schemas.Event.model_json_schema(), schemas.Sample.model_json_schema()]}}},
+                     "description": "one JSON event per line; a heartbeat line after 5 s of silence; with "
+                                    "samples=1 also 10 sample lines per speaker a second (sent every 0.2 s)"},
                503: _PROBLEM},
 )
 async def stream_events(
     ctx: Ctx, token: Token,
     since: Annotated[int | None, Query(ge=0, description="send the stored events after this seq first")] = None,
+    samples: Annotated[bool, Query(description="also send each speaker's 10 Hz traffic samples")] = False,
+    samples_since: Annotated[float | None, Query(
+        allow_inf_nan=False, description="with samples: first replay the samples after this time "
+                                         "(epoch seconds; the bridge keeps the last 10 minutes)")] = None,
 ) -> StreamingResponse:
+    if samples_since is not None and not samples:
+        raise HTTPException(400, "samples_since goes with samples=1")
     try:
-        lines = ctx.streams.open(since, lambda: not ctx.auth.is_revoked(token.id), owner=token.id)
+        lines = ctx.streams.open(since, lambda: not ctx.auth.is_revoked(token.id), owner=token.id,
+                                 samples=samples, samples_since=samples_since)
     except TooManyStreams:
         raise HTTPException(503, "too many event streams are open; try again later") from None
     return StreamingResponse(lines, media_type="application/x-ndjson", headers={"Cache-Control": "no-store"})
@@ -265,20 +331,24 @@ def create_app(
     app = FastAPI(
         title="Earmuff bridge",
         version=identity.version,
-        summary="Hardware mute, schedules and events of one Earmuff bridge. HTTPS only; pin the certificate.",
+        summary="Hardware mute, schedules, traffic, activations and events of one Earmuff bridge. HTTPS only; "
+        "pin the certificate.",
         openapi_url=None,  # served below, behind the token
         docs_url=None,
         redoc_url=None,
     )
     config = getattr(engine, "config", None)
+    monitor = getattr(engine, "monitor", None)
     app.state.bridge = _Context(
         engine=engine,
         store=store,
         identity=identity,
         pairing=pairing,
         auth=pairing.authenticator,
-        streams=StreamHub(engine.events, heartbeat_s=heartbeat_s, clock=clock),
+        streams=StreamHub(engine.events, heartbeat_s=heartbeat_s, clock=clock, samples=monitor),
         speakers={s.id: s for s in getattr(config, "speakers", ())},
+        monitor=monitor,
+        clock=clock,
     )
     app.include_router(public)
     app.include_router(protected)

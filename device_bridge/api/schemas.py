@@ -58,7 +58,7 @@ class TokenOut(BaseModel):
 class Speaker(BaseModel):
     speaker_id: str
     name: str
-    driver: Literal["relay", "button", "power"]
+    driver: Literal["relay", "button", "power", "network"]
     has_sense: bool = Field(description="a sense line reports the speaker's real state")
     muted: bool = Field(description="the commanded state")
     confirmation: Literal["confirmed", "unconfirmed", "mismatch"]
@@ -121,6 +121,46 @@ class Event(BaseModel):
 
     seq: int
     time: float
-    type: str = Field(description="mute_changed | alarm | schedule_changed | heartbeat (later issues add more)")
+    type: str = Field(description="mute_changed | alarm | schedule_changed | activation_started | "
+                                  "activation_ended | heartbeat (later issues add more)")
     speaker_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Sample(BaseModel):
+    """A `samples=1` line of GET /v1/events: one speaker's traffic over the last 0.1 s (no seq: not stored)."""
+
+    type: Literal["sample"] = "sample"
+    speaker_id: str
+    time: float = Field(description="epoch seconds at the end of the interval")
+    up: float = Field(description="uplink (to the internet), bytes per second")
+    down: float = Field(description="downlink, bytes per second")
+    muted: bool = Field(description="the commanded mute at that moment")
+
+
+Flag = Literal["while_muted", "during_schedule", "no_speech_nearby"]
+
+
+class Activation(BaseModel):
+    """A burst of uplink that carried audio to the cloud."""
+
+    id: int
+    speaker_id: str
+    start: float = Field(description="epoch seconds of the burst's first second")
+    end: float = Field(description="epoch seconds")
+    bytes_up: int
+    peak_rate: float = Field(description="bytes per second over the busiest second")
+    confidence: float = Field(ge=0, le=1)
+    flags: list[Flag] = Field(description="while_muted: commanded muted when it began (the mute failed); "
+                                          "during_schedule: a mute window was in force; no_speech_nearby: a room "
+                                          "microphone heard no speech")
+
+
+class TrafficHistory(BaseModel):
+    """A speaker's traffic in 1-second steps: up[i] and down[i] are bytes per second in [t0 + i, t0 + i + 1)."""
+
+    speaker_id: str
+    t0: float = Field(description="epoch seconds of the first step (a whole second)")
+    step: float = 1.0
+    up: list[float | None] = Field(description="bytes per second; null where nothing was measured")
+    down: list[float | None]

@@ -106,6 +106,7 @@ def follow_outputs(engine_or_drivers, factory=None) -> SimulatedSpeakers:
         drivers = drivers.values()
     speakers = {}
     for driver in drivers if isinstance(drivers, Iterable) else ():
-        if driver.has_sense:
+        if driver.has_sense and isinstance(getattr(driver, "sense_pin", None), MockPin):
+            # Only drivers with a mock sense pin can be simulated (the network driver senses the kernel's rules).
             speakers[driver.config.id] = SimulatedSpeaker(driver)
     return SimulatedSpeakers(speakers)

@@ -6,7 +6,7 @@
 #   sudo ./resources/pi/install.sh --purge      the same, and also delete /var/lib/earmuff-bridge and /etc/earmuff-bridge
 #
 # What it does (and nothing else):
-#   apt-get install python3-venv python3-lgpio      (lgpio: gpiozero's pin library on Raspberry Pi OS Bookworm)
+#   apt-get install python3-venv python3-lgpio nftables   (lgpio: gpiozero's pin library on Raspberry Pi OS Bookworm)
 #   system user earmuff-bridge, member of gpio      (no login shell, no home)
 #   /opt/earmuff-bridge/venv                        python3 -m venv --system-site-packages (sees Debian's lgpio)
 #   pip install '<this repository>[bridge]'         FastAPI, uvicorn, cryptography, gpiozero, zeroconf; never Qt
@@ -61,9 +61,9 @@ esac
 [ -f "$repo/pyproject.toml" ] && [ -d "$repo/device_bridge" ] ||
     die "run it from a copy of the Earmuff repository (expected $repo/pyproject.toml)"
 
-say "installing system packages: python3-venv python3-lgpio"
+say "installing system packages: python3-venv python3-lgpio nftables"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv python3-lgpio ||
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv python3-lgpio nftables ||
     die "apt-get install failed (python3-lgpio comes from Raspberry Pi OS's archive)"
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11 or newer is needed (Raspberry Pi OS Bookworm has it)"

@@ -18,13 +18,15 @@ def test_openapi_lists_the_api(api):
     assert set(paths) == {
         "/v1/info", "/v1/pair", "/v1/tokens", "/v1/tokens/{token_id}", "/v1/speakers", "/v1/speakers/{speaker_id}",
         "/v1/speakers/{speaker_id}/mute", "/v1/schedules", "/v1/schedules/{schedule_id}", "/v1/events",
+        "/v1/activations", "/v1/speakers/{speaker_id}/traffic",
     }
     assert set(paths["/v1/schedules/{schedule_id}"]) == {"put", "delete"}
     assert "application/x-ndjson" in paths["/v1/events"]["get"]["responses"]["200"]["content"]
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "security" not in paths["/v1/info"]["get"]
     assert paths["/v1/speakers"]["get"]["security"] == [{"HTTPBearer": []}]
-    assert {"Speaker", "Schedule", "MuteRequest", "Info"} <= set(schema["components"]["schemas"])
+    assert {"Speaker", "Schedule", "MuteRequest", "Info", "Activation", "TrafficHistory"} <= set(
+        schema["components"]["schemas"])
 
 
 def test_no_interactive_docs(api):

@@ -98,8 +98,8 @@ def test_defaults_fill_in_what_is_left_out():
          "speaker[1].id: 'kitchen' is already the id of speaker[0]"),
         # drivers
         (speaker_doc(base='id = "k"\ndriver = "relais"\npin = 17\n'),
-         "speaker[0].driver: 'relais' is not a driver; choose one of \"relay\", \"button\", \"power\" "
-         "(did you mean 'relay'?)"),
+         "speaker[0].driver: 'relais' is not a driver; choose one of \"relay\", \"button\", \"power\", "
+         "\"network\" (did you mean 'relay'?)"),
         # pins
         (speaker_doc(base='id = "k"\ndriver = "relay"\npin = 41\n'), "speaker[0].pin: 41 is not a GPIO pin (BCM 0-27)"),
         (speaker_doc(base='id = "k"\ndriver = "relay"\npin = -1\n'), "speaker[0].pin: -1 is not a GPIO pin"),
