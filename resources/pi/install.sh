@@ -93,7 +93,7 @@ tar -C "$repo" --exclude=.git --exclude=.venv --exclude='*.egg-info' --exclude=b
 "$VENV/bin/python" -m pip install --quiet --upgrade "$build[bridge]"
 "$VENV/bin/python" -c 'import lgpio, gpiozero, fastapi, uvicorn, cryptography' ||
     die "the venv cannot import its packages (see above)"
-install -m 0644 "$here/README-pi.md" "$PREFIX/README-pi.md"
+install -m 0644 "$repo/README.md" "$PREFIX/README.md"   # the "Raspberry Pi bridge" section is the manual
 ln -sf "$VENV/bin/earmuff-bridge" "$LINK"
 
 install -d -m 0755 "$CONFIG_DIR"
