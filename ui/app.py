@@ -28,7 +28,7 @@ def run(ctx, argv: list[str]) -> int:
 
     window = MainWindow(ctx)
     window.closed.connect(app.quit)
-    previous_sigint = _quit_on_sigint(window)
+    previous_handlers = _quit_on_signals(window)
     try:
         window.show()
         try:
@@ -38,18 +38,20 @@ def run(ctx, argv: list[str]) -> int:
             window.show_discovery_problem(str(exc))
         return app.exec()
     finally:
-        signal.signal(signal.SIGINT, previous_sigint)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
         window.adapter.detach()
         ctx.close()
 
 
-def _quit_on_sigint(window: MainWindow):
-    """Ctrl+C in the terminal quits cleanly. Returns the handler it replaced.
+def _quit_on_signals(window: MainWindow) -> dict:
+    """Ctrl+C in the terminal, or SIGTERM from a session manager, quits cleanly: the demo's child
+    processes are stopped and pending writes saved. Returns the handlers it replaced.
 
     WORKAROUND: Python runs signal handlers only between bytecodes, and Qt's
     event loop runs in C++; a short idle timer gives Python a chance to run.
     """
-    previous = signal.signal(signal.SIGINT, lambda *_: window.quit())
+    previous = {signum: signal.signal(signum, lambda *_: window.quit()) for signum in (signal.SIGINT, signal.SIGTERM)}
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(300)
