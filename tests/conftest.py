@@ -45,3 +45,18 @@ def data_dir(tmp_path, monkeypatch):
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def pin_factory():
+    """gpiozero's MockFactory as the default pin factory for one test; reset and closed afterwards."""
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    previous = Device.pin_factory
+    factory = MockFactory()
+    Device.pin_factory = factory
+    yield factory
+    factory.reset()
+    factory.close()
+    Device.pin_factory = previous

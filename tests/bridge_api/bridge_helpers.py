@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import queue
+import socket
 import threading
 import time
 import uuid
@@ -145,3 +148,74 @@ def pair(client: Client, service: BridgeService, name: str = "Anna's laptop") ->
     response = client.post("/v1/pair", json={"code": service.pairing_code(), "client_name": name})
     assert response.status_code == 200, response.text
     return response.json()
+
+
+STREAM_TIMEOUT = (3.0, 10.0)
+
+
+class EventStream:
+    """GET /v1/events read by a thread into a queue, so a test can wait for lines with a deadline.
+
+    Attributes:
+        status: the HTTP status of the response (the reader runs only on 200).
+        lines: parsed lines; None marks the end of the stream.
+    """
+
+    def __init__(self, client: "Client", **params: Any) -> None:
+        params = {key: value for key, value in params.items() if value is not None}
+        self.response = client.get("/v1/events", params=params, stream=True, timeout=STREAM_TIMEOUT,
+                                   headers={"Connection": "close"})
+        self.status = self.response.status_code
+        self.lines: queue.Queue[dict | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="test-event-stream", daemon=True)
+        if self.status == 200:
+            self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            for line in self.response.iter_lines():
+                if line:
+                    self.lines.put(json.loads(line))
+        except Exception:  # noqa: BLE001 - the connection closed under us: the end of the stream
+            pass
+        finally:
+            self.lines.put(None)
+
+    def next(self, timeout: float = 5.0) -> dict | None:
+        return self.lines.get(timeout=timeout)
+
+    def wait_for(self, predicate, timeout: float = 5.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.next(max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"nothing matching arrived within {timeout} s") from None
+            if line is None:
+                raise AssertionError("the stream ended")
+            if predicate(line):
+                return line
+
+    def collect(self, predicate, count: int, timeout: float = 5.0) -> list[dict]:
+        return [self.wait_for(predicate, timeout) for _ in range(count)]
+
+    def ended(self, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.next(max(0.01, deadline - time.monotonic())) is None:
+                    return True
+            except queue.Empty:
+                return False
+        return False
+
+    def close(self) -> None:
+        # Closing the response alone does not wake a thread blocked reading it; shutting the socket down does.
+        try:
+            with socket.fromfd(self.response.raw.fileno(), socket.AF_INET, socket.SOCK_STREAM) as dup:
+                dup.shutdown(socket.SHUT_RDWR)
+        except (OSError, ValueError, AttributeError):
+            pass  # already closed
+        if self._reader.is_alive():
+            self._reader.join(5.0)
+        self.response.close()

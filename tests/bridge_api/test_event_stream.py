@@ -2,81 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import queue
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-from bridge_helpers import Client, pair, wait_until
-
-STREAM_TIMEOUT = (3.0, 10.0)
-
-
-class Stream:
-    """An open event stream read by a thread into a queue (so a test can wait with a deadline)."""
-
-    def __init__(self, client: Client, since: int | None = None) -> None:
-        params = {} if since is None else {"since": since}
-        self.response = client.get("/v1/events", params=params, stream=True, timeout=STREAM_TIMEOUT,
-                                   headers={"Connection": "close"})
-        assert self.response.status_code == 200, self.response.text
-        assert self.response.headers["content-type"].startswith("application/x-ndjson")
-        self.lines: queue.Queue[dict | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, name="test-event-stream", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        try:
-            for line in self.response.iter_lines():
-                if line:
-                    self.lines.put(json.loads(line))
-        except Exception:  # noqa: BLE001 - the connection closed under us: the end of the stream
-            pass
-        finally:
-            self.lines.put(None)
-
-    def next(self, timeout: float = 5.0) -> dict | None:
-        return self.lines.get(timeout=timeout)
-
-    def wait_for(self, predicate, timeout: float = 5.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            event = self.next(max(0.01, deadline - time.monotonic()))
-            if event is None:
-                raise AssertionError("the stream ended")
-            if predicate(event):
-                return event
-
-    def ended(self, timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if self.next(max(0.01, deadline - time.monotonic())) is None:
-                    return True
-            except queue.Empty:
-                return False
-        return False
-
-    def close(self) -> None:
-        # Closing the response alone does not wake a thread blocked reading it; shutting the socket down does.
-        try:
-            with socket.fromfd(self.response.raw.fileno(), socket.AF_INET, socket.SOCK_STREAM) as dup:
-                dup.shutdown(socket.SHUT_RDWR)
-        except (OSError, ValueError, AttributeError):
-            pass  # already closed
-        self._reader.join(5.0)
-        self.response.close()
-
+from bridge_helpers import Client, EventStream, pair, wait_until
 
 @pytest.fixture
 def open_stream() -> Iterator:
-    streams: list[Stream] = []
+    streams: list[EventStream] = []
 
-    def open_(client: Client, since: int | None = None) -> Stream:
-        stream = Stream(client, since)
+    def open_(client: Client, since: int | None = None) -> EventStream:
+        stream = EventStream(client, since=since)
         streams.append(stream)
         return stream
 
@@ -138,7 +75,7 @@ def test_stream_ends_when_its_token_is_revoked(bridge, api, connect, open_stream
 def test_streams_end_when_the_client_goes_away(bridge, api):
     streams = bridge.app.state.bridge.streams
     for _ in range(3):
-        Stream(api).close()
+        EventStream(api).close()
     wait_until(lambda: streams.open_streams == 0, timeout=5.0)
 
 

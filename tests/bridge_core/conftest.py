@@ -6,20 +6,6 @@ from pathlib import Path
 
 import pytest
 from core_helpers import Bridges, FakeClock, local
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory
-
-
-@pytest.fixture
-def pin_factory():
-    """`Device.pin_factory = MockFactory()` for the test; reset and closed afterwards."""
-    previous = Device.pin_factory
-    factory = MockFactory()
-    Device.pin_factory = factory
-    yield factory
-    factory.reset()
-    factory.close()
-    Device.pin_factory = previous
 
 
 @pytest.fixture

@@ -8,24 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory
 from monitor_helpers import CONFIG, Rig, Stream, TickClock
 
 from bridge_helpers import Client, pair  # noqa: I001 - on sys.path through monitor_helpers
 from device_bridge.service import BridgeService
 from device_bridge.traffic.simulated import QUIET_BEHAVIOUR, SimulatedTrafficSource
-
-
-@pytest.fixture
-def pin_factory() -> Iterator[MockFactory]:
-    previous = Device.pin_factory
-    factory = MockFactory()
-    Device.pin_factory = factory
-    yield factory
-    factory.reset()
-    factory.close()
-    Device.pin_factory = previous
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import queue
-import socket
 import sys
 import threading
 import time
@@ -13,7 +10,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bridge_api"))
 
-from bridge_helpers import Client  # noqa: E402
+from bridge_helpers import EventStream  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
 from device_bridge.config import BridgeConfig, SpeakerConfig  # noqa: E402
@@ -25,7 +22,6 @@ from device_bridge.traffic.simulated import QUIET_BEHAVIOUR, SimulatedTrafficSou
 # A whole second, so that tick n is exactly START + n / 10.
 START = float(int(time.time()))
 TICK_S = 0.1
-STREAM_TIMEOUT = (3.0, 10.0)
 
 CONFIG = BridgeConfig(
     name="Traffic test bridge",
@@ -111,53 +107,4 @@ class Rig:
         self.store.close()
 
 
-class Stream:
-    """GET /v1/events read by a thread into a queue, so a test can wait for lines with a deadline."""
-
-    def __init__(self, client: Client, **params: Any) -> None:
-        self.response = client.get("/v1/events", params=params, stream=True, timeout=STREAM_TIMEOUT,
-                                   headers={"Connection": "close"})
-        self.status = self.response.status_code
-        self.lines: queue.Queue[dict | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, name="test-traffic-stream", daemon=True)
-        if self.status == 200:
-            self._reader.start()
-
-    def _read(self) -> None:
-        try:
-            for line in self.response.iter_lines():
-                if line:
-                    self.lines.put(json.loads(line))
-        except Exception:  # noqa: BLE001 - the connection closed under us: the end of the stream
-            pass
-        finally:
-            self.lines.put(None)
-
-    def wait_for(self, predicate, timeout: float = 5.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"nothing matching arrived within {timeout} s") from None
-            if line is None:
-                raise AssertionError("the stream ended")
-            if predicate(line):
-                return line
-
-    def collect(self, predicate, count: int, timeout: float = 5.0) -> list[dict]:
-        found: list[dict] = []
-        while len(found) < count:
-            found.append(self.wait_for(predicate, timeout))
-        return found
-
-    def close(self) -> None:
-        # Closing the response alone does not wake a thread blocked reading it; shutting the socket down does.
-        try:
-            with socket.fromfd(self.response.raw.fileno(), socket.AF_INET, socket.SOCK_STREAM) as dup:
-                dup.shutdown(socket.SHUT_RDWR)
-        except (OSError, ValueError, AttributeError):
-            pass
-        if self._reader.is_alive():
-            self._reader.join(5.0)
-        self.response.close()
+Stream = EventStream  # the bridge API tests' stream reader, with samples and resume parameters

@@ -7,12 +7,18 @@ registry, which fingerprints and merges them and tells the window's adapter.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # tests/conftest.py does this too; harmless twice
 
 import pytest  # noqa: E402
 
 from app.discovery.records import ServiceRecord, build_txt  # noqa: E402
+
+# WORKAROUND: test folders are not packages; the real-bridge helpers live with the client tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bridge_client"))
+from client_helpers import Bridges, MemoryKeyring, keyring_backend  # noqa: E402
 
 CAST = "_googlecast._tcp.local."
 AIRPLAY = "_airplay._tcp.local."
@@ -109,3 +115,18 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/ui/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints"))
+
+
+@pytest.fixture
+def memory_keyring():
+    """An in-memory keyring backend for the test (never keyrings.alt's plaintext file)."""
+    with keyring_backend(MemoryKeyring()) as backend:
+        yield backend
+
+
+@pytest.fixture
+def bridges(tmp_path):
+    """Real bridges (BridgeService, TLS on 127.0.0.1, MockFactory pins), stopped after the test."""
+    started = Bridges(tmp_path / "bridges")
+    yield started
+    started.close()

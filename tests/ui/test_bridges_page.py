@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 # WORKAROUND: test folders are not packages; the shared bridge helpers live with the client tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bridge_client"))
-from client_helpers import KITCHEN_PIN, Bridges, MemoryKeyring, keyring_backend  # noqa: E402
+from client_helpers import KITCHEN_PIN  # noqa: E402
 
 from app.bridge_client import Connection, SpeakerState  # noqa: E402
 from app.bridge_client.pairing import probe  # noqa: E402
@@ -23,19 +23,6 @@ from ui.widgets.mute_control import state_text  # noqa: E402
 NET_MS = 15_000
 CONFIRMED_MUTED = "Muted · confirmed by the mute light"
 CONFIRMED_UNMUTED = "Not muted · confirmed by the mute light"
-
-
-@pytest.fixture
-def memory_keyring():
-    with keyring_backend(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def bridges(tmp_path):
-    started = Bridges(tmp_path / "bridges")
-    yield started
-    started.close()
 
 
 def pair(qtbot, ctx, page, bridge):

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 # WORKAROUND: test folders are not packages; the shared bridge helpers live with the client tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bridge_client"))
-from client_helpers import Bridges, MemoryKeyring, keyring_backend  # noqa: E402
+from client_helpers import keyring_backend  # noqa: E402
 from keyring.backends import fail  # noqa: E402
 
 from app.bridge_client import CERTIFICATE_CHANGED_MESSAGE, Connection  # noqa: E402
@@ -21,19 +21,6 @@ from app.secrets import SERVICE  # noqa: E402
 from ui.dialogs.pair_bridge import fingerprint_lines  # noqa: E402
 
 NET_MS = 15_000
-
-
-@pytest.fixture
-def memory_keyring():
-    with keyring_backend(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def bridges(tmp_path):
-    started = Bridges(tmp_path / "bridges")
-    yield started
-    started.close()
 
 
 @pytest.fixture
