@@ -125,9 +125,6 @@ def test_schedules_are_created_checked_by_the_bridge_changed_and_deleted(make_ma
     assert result.get().value == []
 
 
-# WORKAROUND: once in several full-suite runs a client-side TLS socket from the six concurrent commands is
-# left to the garbage collector (ResourceWarning). Not reproduced in isolation; being investigated.
-@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_mute_all_mutes_every_speaker_of_every_online_bridge(make_manager, bridges):
     first, second = bridges.start("first"), bridges.start("second", config=second_bridge_config())
     manager, recorder = make_manager()
