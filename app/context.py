@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,11 +32,15 @@ from app.storage import (
     RoomRepository,
     StorageError,
 )
+from app.storage.activation_recorder import APP_RETENTION_S, ActivationRecorder
+from app.storage.activations_repo import ActivationRepository
 from app.storage.bridges_repo import BridgeRepository
 
 log = logging.getLogger(__name__)
 
 DEMO_INTERFACES = ("127.0.0.1",)
+#: The Live page opens with this much of each bridge's recent traffic (the bridge keeps 10 minutes).
+SAMPLES_BACKFILL_S = 600.0
 
 
 def _child_env() -> dict[str, str]:
@@ -193,6 +198,8 @@ class AppContext:
         discovery: the running mDNS browser (replaced when its settings change).
         rooms: the user's rooms.
         bridges: the BridgeManager (paired bridges, their links and commands).
+        activations: the cache of every bridge's activations (reads; writes go through the recorder).
+        activation_recorder: keeps that cache in step with the bridges; tells its listeners of changes.
         demo_bridge: the demo's bridge process (None outside the demo).
         startup_error: a storage problem met at start (the old file was moved aside), for the UI to show once.
     """
@@ -227,11 +234,17 @@ class AppContext:
         self.registry.load_known(self._devices_repo.load_all())
         self.registry.add_listener(DevicePersister(self.writer, self._devices_repo))
         self.discovery = self._make_discovery()
+        self.activations = ActivationRepository(database)
         self.bridges = BridgeManager(
             secrets if secrets is not None else (MemorySecretStore() if demo else KeyringSecretStore()),
             bridges=BridgeRepository(database).load_all(),
             store=self._store_bridge_change,
+            samples_backfill_s=SAMPLES_BACKFILL_S,
+            sync_from=self.activations.latest_start,
         )
+        self.activation_recorder = ActivationRecorder(self.writer, self.bridges.speaker_name)
+        self.bridges.add_listener(self.activation_recorder)
+        self.writer.submit(lambda conn: ActivationRepository(conn).prune(time.time() - APP_RETENTION_S, conn))
         self.demo_bridge = demo_bridge
         if demo_bridge is not None:
             demo_bridge.on_ready = self._demo_bridge_ready

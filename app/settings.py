@@ -32,6 +32,7 @@ BACKUP_PREFIX = "settings.backup-v"
 
 REQUERY_RANGE_S = (5, 3600)
 RESOLVE_TIMEOUT_RANGE_S = (0.5, 30.0)
+ALERT_INTERVAL_RANGE_S = (10, 3600)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,30 @@ class Settings:
 
     speakers_sort_order: int = 0
     """0 sorts ascending, 1 descending (Qt.SortOrder's values)."""
+
+    desktop_mic_enabled: bool = False
+    """Meter this computer's microphone for the Live page (levels and speech flags only; no audio is kept)."""
+
+    desktop_mic_device: str = ""
+    """The input device to meter, by name; empty for the system's default input."""
+
+    live_speakers: str = ""
+    """Which speakers the Live page shows: "bridge_id/speaker_id" keys separated by commas; empty for all."""
+
+    live_show_downlink: bool = False
+    """Draw each speaker's downlink beside its uplink on the Live page."""
+
+    alert_while_muted: bool = True
+    """Notify when a muted speaker uploads anyway (the mute did not hold). Critical."""
+
+    alert_during_schedule: bool = True
+    """Notify when a speaker uploads during one of its quiet-time schedules."""
+
+    alert_no_speech_nearby: bool = True
+    """Notify when a speaker uploads while its room microphone heard nobody speak."""
+
+    alert_min_interval_s: int = 60
+    """At most one notification per speaker and flag in this many seconds (10 to 3600); the rest are counted."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first field whose value is not acceptable."""
@@ -137,6 +162,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "last_page": lambda v: None if v.strip() else "must not be empty",
     "speakers_sort_column": lambda v: None if v >= 0 else "must not be negative",
     "speakers_sort_order": lambda v: None if v in (0, 1) else "must be 0 (ascending) or 1 (descending)",
+    "alert_min_interval_s": _in_range(*ALERT_INTERVAL_RANGE_S),
 }
 
 _FIELD_TYPES: dict[str, type] = {
@@ -151,6 +177,14 @@ _FIELD_TYPES: dict[str, type] = {
     "last_page": str,
     "speakers_sort_column": int,
     "speakers_sort_order": int,
+    "desktop_mic_enabled": bool,
+    "desktop_mic_device": str,
+    "live_speakers": str,
+    "live_show_downlink": bool,
+    "alert_while_muted": bool,
+    "alert_during_schedule": bool,
+    "alert_no_speech_nearby": bool,
+    "alert_min_interval_s": int,
 }
 
 _DEFAULTS = Settings()

@@ -5,20 +5,30 @@ adapter lives on the GUI thread; signals emitted from other threads reach its
 slots through queued connections, so widgets only ever see bridge news on the
 GUI thread. Commands go through `call(...)`: the manager runs them on its
 worker pool and the result-or-error comes back to the given slot here.
+
+Samples (10 Hz per speaker, plus microphone readings) are not one signal each: they queue here and
+go out together as `samples_arrived(list)` at most every SAMPLE_BATCH_S, so the graphs redraw once
+per batch and the GUI thread is not woken forty times a second.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.bridge_client import BridgeAlarm, BridgeStatus, CommandFailure, Outcome, SpeakerState
 
 log = logging.getLogger(__name__)
+
+#: The shortest time between two `samples_arrived` signals.
+SAMPLE_BATCH_S = 0.1
 
 
 class _Forwarder:
@@ -57,6 +67,17 @@ class _Forwarder:
     def command_failed(self, failure: CommandFailure) -> None:
         self._emit("command_failed", failure)
 
+    def sample(self, bridge_id: str, record: dict) -> None:
+        adapter = self._adapter
+        if adapter is not None:
+            adapter._queue_sample(bridge_id, record)
+
+    def activation(self, bridge_id: str, kind: str, data: dict) -> None:
+        self._emit("activation_event", bridge_id, kind, data)
+
+    def activations_changed(self) -> None:
+        self._emit("activations_changed")
+
 
 class BridgeAdapter(QObject):
     """Listens to a BridgeManager and re-emits its news as signals; runs its commands for the widgets.
@@ -67,6 +88,9 @@ class BridgeAdapter(QObject):
     Signals:
         bridge_updated(BridgeStatus), bridge_removed(str bridge_id), speaker_state(str bridge_id, SpeakerState),
         schedules_changed(str bridge_id), alarm(BridgeAlarm), command_failed(CommandFailure).
+        samples_arrived(list): stream sample and mic records (dicts with "bridge_id" added), oldest first.
+        activation_event(str bridge_id, str kind, dict data): "activation_started" or "activation_ended".
+        activations_changed(): the app's activation cache has new or changed rows (needs `recorder`).
     """
 
     bridge_updated = Signal(object)
@@ -75,15 +99,28 @@ class BridgeAdapter(QObject):
     schedules_changed = Signal(str)
     alarm = Signal(object)
     command_failed = Signal(object)
+    samples_arrived = Signal(list)
+    activation_event = Signal(str, str, dict)
+    activations_changed = Signal()
     _finished = Signal(int, object)  # request id, Outcome: from a worker thread to the GUI thread
+    _samples_waiting = Signal()      # from a stream thread: the sample queue was empty and is not now
 
-    def __init__(self, manager, parent: QObject | None = None) -> None:
+    def __init__(self, manager, parent: QObject | None = None, *, recorder=None) -> None:
+        """`recorder`: the ActivationRecorder whose changes become `activations_changed` (None: never)."""
         super().__init__(parent)
         self.manager = manager
+        self._recorder = recorder
         self._listener: _Forwarder | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, Callable[[Outcome], None]] = {}
         self._finished.connect(self._deliver)
+        self._samples: deque[dict] = deque()
+        self._samples_lock = threading.Lock()
+        self._last_batch = 0.0
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.timeout.connect(self._send_samples)
+        self._samples_waiting.connect(self._samples_ready)
 
     @property
     def attached(self) -> bool:
@@ -94,6 +131,8 @@ class BridgeAdapter(QObject):
         if self._listener is None:
             self._listener = _Forwarder(self)
             self.manager.add_listener(self._listener)
+            if self._recorder is not None:
+                self._recorder.add_listener(self._listener.activations_changed)
 
     def detach(self) -> None:
         """Stop listening and drop pending results; idempotent."""
@@ -101,7 +140,41 @@ class BridgeAdapter(QObject):
         if listener is not None:
             listener.cut()
             self.manager.remove_listener(listener)
+            if self._recorder is not None:
+                self._recorder.remove_listener(listener.activations_changed)
         self._pending.clear()
+        self._batch_timer.stop()
+        with self._samples_lock:
+            self._samples.clear()
+
+    # -- samples -----------------------------------------------------------------------------------
+    def _queue_sample(self, bridge_id: str, record: dict) -> None:
+        """On a stream thread: queue the record; wake the GUI thread only if the queue was empty."""
+        record = dict(record, bridge_id=bridge_id)
+        with self._samples_lock:
+            wake = not self._samples
+            self._samples.append(record)
+        if wake:
+            try:
+                self._samples_waiting.emit()
+            except RuntimeError:
+                log.debug("samples after the adapter was deleted")
+
+    @Slot()
+    def _samples_ready(self) -> None:
+        if self._batch_timer.isActive():
+            return
+        wait_ms = int(max(0.0, SAMPLE_BATCH_S - (time.monotonic() - self._last_batch)) * 1000)
+        self._batch_timer.start(wait_ms)
+
+    @Slot()
+    def _send_samples(self) -> None:
+        with self._samples_lock:
+            batch = list(self._samples)
+            self._samples.clear()
+        if batch and self._listener is not None:
+            self._last_batch = time.monotonic()
+            self.samples_arrived.emit(batch)
 
     def statuses(self) -> list[BridgeStatus]:
         return self.manager.statuses()

@@ -101,7 +101,8 @@ class MainWindow(QMainWindow):
         self.model.load(ctx.registry.devices(), ctx.registry.groups())
 
         manager = getattr(ctx, "bridges", None)
-        self.bridge_adapter = BridgeAdapter(manager, self) if manager is not None else None
+        self.bridge_adapter = (BridgeAdapter(manager, self, recorder=getattr(ctx, "activation_recorder", None))
+                               if manager is not None else None)
         if self.bridge_adapter is not None:
             self.bridge_adapter.attach()  # before the pages read the statuses
 

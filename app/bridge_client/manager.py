@@ -8,6 +8,11 @@ small worker pool; each takes a `callback(Outcome)` that receives the value or
 the error on that worker thread (ui.bridge_adapter carries it to the GUI).
 Listeners (see `BridgeListener`) are called on the manager's threads, never
 while it holds its lock.
+
+With `samples_backfill_s` the streams also carry the bridges' 10 Hz traffic samples and microphone
+readings (listeners' `sample`), starting that many seconds back. On every (re)connection the manager
+fetches the activations the app may have missed (from `sync_from(bridge_id)`, else the last
+`ACTIVATION_SYNC_S`) and hands them to listeners' `activations_synced`; live ones arrive as `activation`.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ log = logging.getLogger(__name__)
 
 #: How often a heartbeat may update the stored "last seen" (other changes are stored at once).
 CONTACT_SAVE_INTERVAL_S = 60.0
+#: How far back the first activation sync with a bridge reaches (the bridge's default retention).
+ACTIVATION_SYNC_S = 90 * 86400.0
+#: Stream event types that describe activations.
+ACTIVATION_EVENTS = frozenset({"activation_started", "activation_ended"})
 
 
 class TokenUnavailable(BridgeError):
@@ -140,9 +149,13 @@ class BridgeManager:
         backoff: Callable[[], Backoff] = Backoff,
         stream_timeout: tuple[float, float] = STREAM_TIMEOUT,
         request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
+        samples_backfill_s: float | None = None,
+        sync_from: Callable[[str], float | None] | None = None,
     ) -> None:
         """`bridges`: the paired bridges to start with. `store(job)` runs `job(repository_or_none)` writes
-        later on a writer thread (None: nothing is stored)."""
+        later on a writer thread (None: nothing is stored). `samples_backfill_s`: ask the streams for
+        samples, replaying that many seconds (None: no samples). `sync_from(bridge_id)`: the time from which
+        to fetch a bridge's activations on connecting (None: the last ACTIVATION_SYNC_S)."""
         self.secrets = secrets
         self.client_name = client_name or default_client_name()
         self._store = store
@@ -150,6 +163,8 @@ class BridgeManager:
         self._backoff = backoff
         self._stream_timeout = stream_timeout
         self._request_timeout = request_timeout
+        self._samples_backfill_s = samples_backfill_s
+        self._sync_from = sync_from
         self._lock = threading.RLock()
         self._listeners: list[BridgeListener] = []
         self._links: dict[str, _Link] = {r.bridge_id: _Link(r, persist=True) for r in bridges}
@@ -172,8 +187,11 @@ class BridgeManager:
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
+            handler = getattr(listener, method, None)
+            if handler is None:  # listeners need only the methods they care about
+                continue
             try:
-                getattr(listener, method)(*args)
+                handler(*args)
             except Exception:  # noqa: BLE001 - one listener must not break the others
                 log.exception("bridge listener %r failed in %s", listener, method)
 
@@ -215,6 +233,12 @@ class BridgeManager:
             link = self._links.get(bridge_id)
             return link.status if link else None
 
+    def speaker_name(self, bridge_id: str, speaker_id: str) -> str:
+        """The speaker's name as its bridge last said (its id when the bridge or speaker is unknown)."""
+        status = self.status(bridge_id)
+        speaker = status.speaker(speaker_id) if status is not None else None
+        return speaker.name if speaker is not None else speaker_id
+
     def is_paired(self, bridge_id: str) -> bool:
         with self._lock:
             return bridge_id in self._links
@@ -241,6 +265,8 @@ class BridgeManager:
                 backoff=self._backoff(),
                 timeout=self._stream_timeout,
                 name=f"earmuff-bridge-stream-{link.record.bridge_id[:8]}",
+                samples_backfill_s=self._samples_backfill_s,
+                clock=self._clock,
             )
             link.stream = stream
             status = replace(link.status, connection=Connection.CONNECTING, problem="", retry_at=None)
@@ -305,6 +331,24 @@ class BridgeManager:
                               speakers=speakers, problem="", retry_at=None, time_zone=info.time_zone)
         self._save_contact(link, now, speakers, name=info.name, force=True)
         self._notify("bridge_updated", status)
+        self._sync_activations(link, session, now)
+
+    def _sync_activations(self, link: _Link, session: BridgeSession, now: float) -> None:
+        """Fetch what the bridge detected since the app last heard; a failure is logged, not a drop."""
+        bridge_id = link.record.bridge_id
+        try:
+            start = self._sync_from(bridge_id) if self._sync_from is not None else None
+        except Exception:  # noqa: BLE001 - the cache is unreadable: sync everything
+            log.exception("could not tell when bridge %s's activations were last synced", bridge_id)
+            start = None
+        if start is None:
+            start = now - ACTIVATION_SYNC_S
+        try:
+            records = session.activations(start, None)
+        except BridgeError as error:
+            log.warning("bridge %s: could not fetch its activations: %s", bridge_id, error)
+            return
+        self._notify("activations_synced", bridge_id, records)
 
     def _event(self, link: _Link, event: StreamEvent) -> None:
         now = self._clock()
@@ -326,6 +370,13 @@ class BridgeManager:
             self._notify("alarm", alarm)
         elif event.type == "schedule_changed":
             self._notify("schedules_changed", link.record.bridge_id)
+        elif event.type in ACTIVATION_EVENTS:
+            data = dict(event.data)
+            data.setdefault("speaker_id", event.speaker_id)
+            self._notify("activation", link.record.bridge_id, event.type, data)
+
+    def _sample(self, link: _Link, record: dict) -> None:
+        self._notify("sample", link.record.bridge_id, record)
 
     def _heartbeat(self, link: _Link) -> None:
         now = self._clock()
@@ -611,6 +662,18 @@ class BridgeManager:
     def delete_schedule(self, bridge_id: str, schedule_id: int, callback: Callback) -> Future | None:
         return self._run(lambda: self._call(self._link(bridge_id), lambda s: s.delete_schedule(schedule_id)), callback)
 
+    # -- history ----------------------------------------------------------------------------------------
+    def traffic_history(self, bridge_id: str, speaker_id: str, start: float, end: float,
+                        callback: Callback) -> Future | None:
+        """Outcome(dict): the speaker's 1-second history (see BridgeSession.traffic)."""
+        return self._run(lambda: self._call(self._link(bridge_id), lambda s: s.traffic(speaker_id, start, end)),
+                         callback)
+
+    def activations(self, bridge_id: str, start: float | None, end: float | None,
+                    callback: Callback) -> Future | None:
+        """Outcome(list[dict]): the bridge's activation records overlapping [start, end]."""
+        return self._run(lambda: self._call(self._link(bridge_id), lambda s: s.activations(start, end)), callback)
+
 
 class _WrongBridge(BridgeUnreachable):
     fatal = True
@@ -638,6 +701,10 @@ class _LinkHandler:
     def heartbeat(self, event: StreamEvent) -> None:
         if self._current():
             self._manager._heartbeat(self._link)
+
+    def sample(self, record: dict) -> None:
+        if self._current():
+            self._manager._sample(self._link, record)
 
     def disconnected(self, error: BridgeError, retry_in: float | None) -> None:
         if self._current():

@@ -335,3 +335,13 @@ class BridgeListener(Protocol):
     def alarm(self, alarm: BridgeAlarm) -> None: ...
 
     def command_failed(self, failure: CommandFailure) -> None: ...
+
+    # Optional: a listener may leave these out.
+    def sample(self, bridge_id: str, record: dict) -> None:
+        """A 10 Hz traffic sample or microphone reading (only when the manager asks for samples)."""
+
+    def activation(self, bridge_id: str, kind: str, data: dict) -> None:
+        """"activation_started" (data: speaker_id, start, confidence, flags) or "activation_ended" (the record)."""
+
+    def activations_synced(self, bridge_id: str, records: list[dict]) -> None:
+        """The bridge's activation records fetched on (re)connecting."""

@@ -239,6 +239,26 @@ class BridgeSession:
     def delete_schedule(self, schedule_id: int) -> None:
         self.request("DELETE", f"/v1/schedules/{int(schedule_id)}").close()
 
+    def activations(self, start: float | None = None, end: float | None = None, *, limit: int = 10000) -> list[dict]:
+        """The bridge's activations overlapping [start, end], oldest first (raw records; see app.activations)."""
+        params: dict[str, Any] = {"limit": int(limit)}
+        if start is not None:
+            params["from"] = float(start)
+        if end is not None:
+            params["to"] = float(end)
+        data = self._json("GET", "/v1/activations", params=params)
+        if not isinstance(data, list):
+            raise BridgeFailed("The bridge sent an activation list Earmuff does not understand.")
+        return [item for item in data if isinstance(item, dict)]
+
+    def traffic(self, speaker_id: str, start: float, end: float) -> dict:
+        """A speaker's 1-second history: {"t0", "step", "up", "down"[, "level", "speech"]} with None gaps."""
+        data = self._json("GET", f"/v1/speakers/{_segment(speaker_id)}/traffic",
+                          params={"from": float(start), "to": float(end)})
+        if not isinstance(data, dict) or not isinstance(data.get("up"), list):
+            raise BridgeFailed("The bridge sent a traffic history Earmuff does not understand.")
+        return data
+
     def tokens(self) -> list[dict]:
         data = self._json("GET", "/v1/tokens")
         return data if isinstance(data, list) else []

@@ -4,7 +4,9 @@ One `EventStream` per paired bridge. Its thread connects, tells the handler
 (which fetches a fresh snapshot over the same pin), then passes on each event
 and heartbeat. When the link drops it reports the error and tries again after
 an exponential backoff (1 s .. 30 s with jitter), resuming with
-`since=<last seq>`. The bridge sends a heartbeat every 5 s of silence; a read
+`since=<last seq>`. With `samples_backfill_s`, the stream also asks for the bridge's 10 Hz traffic
+samples and microphone readings (`samples=1`), first replaying its ring from `samples_backfill_s` ago
+and, after a drop, from the last sample seen, so graphs have no hole where the link was down. The bridge sends a heartbeat every 5 s of silence; a read
 timeout of 15 s therefore means the link is dead. A changed certificate or a
 refused token ends the thread: retrying cannot fix those.
 
@@ -16,9 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -33,6 +37,8 @@ log = logging.getLogger(__name__)
 #: Connect and read timeouts for the stream; the read timeout must exceed the bridge's 5 s heartbeat.
 STREAM_TIMEOUT = (3.0, 15.0)
 FATAL = (CertificateChanged, NotAuthorized)
+#: Stream lines that are measurements, not events: no seq, not stored by the bridge, passed on as dicts.
+SAMPLE_TYPES = frozenset({"sample", "mic"})
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,11 @@ class StreamEvent:
     @classmethod
     def from_line(cls, line: bytes | str) -> StreamEvent:
         """Parse one NDJSON line; raises ValueError for anything that is not an event object."""
-        body = json.loads(line)
+        return cls.from_json(json.loads(line))
+
+    @classmethod
+    def from_json(cls, body: object) -> StreamEvent:
+        """An event from a parsed line; raises ValueError for anything that is not an event object."""
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise ValueError("event without a type")
         seq = body.get("seq")
@@ -96,6 +106,9 @@ class StreamHandler(Protocol):
 
     def heartbeat(self, event: StreamEvent) -> None: ...
 
+    def sample(self, record: dict) -> None:
+        """One measurement line (a `SAMPLE_TYPES` record); only when the stream asked for samples."""
+
     def disconnected(self, error: BridgeError, retry_in: float | None) -> None:
         """The link is down; the next attempt is in `retry_in` s, or never (None) for a fatal error."""
 
@@ -106,6 +119,7 @@ class EventStream:
     Attributes:
         name: the thread's name.
         last_seq: the newest event seq handled (sent as `since` when reconnecting).
+        last_sample_time: the bridge time of the newest sample handled (sent as `samples_since`).
     """
 
     def __init__(
@@ -117,9 +131,14 @@ class EventStream:
         backoff: Backoff | None = None,
         timeout: tuple[float, float] = STREAM_TIMEOUT,
         name: str = "earmuff-bridge-stream",
+        samples_backfill_s: float | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
         self.last_seq = since
+        self.last_sample_time: float | None = None
+        self._samples_backfill_s = samples_backfill_s
+        self._clock = clock
         self._open_session = open_session
         self._handler = handler
         self._backoff = backoff or Backoff()
@@ -199,7 +218,7 @@ class EventStream:
                 session.close()
                 return
             self._session = session
-        params = {"since": self.last_seq} if self.last_seq is not None else None
+        params = self._params()
         response = session.request("GET", "/v1/events", params=params, stream=True, timeout=self._timeout,
                                    headers={"Accept": "application/x-ndjson", "Connection": "close"})
         with self._lock:
@@ -216,7 +235,11 @@ class EventStream:
                 if not line.strip():
                     continue
                 try:
-                    event = StreamEvent.from_line(line)
+                    body = json.loads(line)
+                    if isinstance(body, dict) and body.get("type") in SAMPLE_TYPES:
+                        self._sample(body)
+                        continue
+                    event = StreamEvent.from_json(body)
                 except ValueError as error:
                     log.warning("%s: ignoring a line that is not an event (%s): %.200r", self.name, error, line)
                     continue
@@ -225,6 +248,27 @@ class EventStream:
             if self._stop.is_set():
                 return
             raise _as_bridge_error(error, session) from error
+
+    def _params(self) -> dict[str, object] | None:
+        params: dict[str, object] = {}
+        if self.last_seq is not None:
+            params["since"] = self.last_seq
+        if self._samples_backfill_s is not None:
+            params["samples"] = 1
+            if self.last_sample_time is not None:
+                params["samples_since"] = self.last_sample_time
+            elif self._samples_backfill_s > 0:
+                params["samples_since"] = round(self._clock() - self._samples_backfill_s, 3)
+        return params or None
+
+    def _sample(self, record: dict) -> None:
+        when = record.get("time")
+        if not isinstance(when, (int, float)) or isinstance(when, bool) or not math.isfinite(when):
+            raise ValueError("a sample without a time")
+        if record.get("type") == "sample":
+            # Only traffic samples move the resume point: the bridge replays its traffic ring, not its mic's.
+            self.last_sample_time = when if self.last_sample_time is None else max(self.last_sample_time, when)
+        self._handler.sample(record)
 
     def _dispatch(self, event: StreamEvent) -> None:
         if event.type == "heartbeat":

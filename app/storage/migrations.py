@@ -77,11 +77,29 @@ CREATE TABLE bridges (
 );
 """
 
+_V4_ACTIVATIONS = """
+CREATE TABLE activations (
+    bridge_id     TEXT NOT NULL,
+    activation_id INTEGER NOT NULL,           -- the bridge's id
+    speaker_id    TEXT NOT NULL,
+    speaker_name  TEXT NOT NULL,
+    start         REAL NOT NULL,              -- epoch seconds
+    "end"         REAL NOT NULL,
+    bytes_up      INTEGER NOT NULL,
+    peak_rate     REAL NOT NULL,              -- bytes/s
+    confidence    REAL NOT NULL,
+    flags         TEXT NOT NULL DEFAULT '[]', -- JSON list of flag names
+    PRIMARY KEY (bridge_id, activation_id)
+);
+CREATE INDEX activations_by_start ON activations (start);
+"""
+
 
 MIGRATIONS: list[Migration] = [
     _V1_SETTINGS_AND_DEVICES,  # 0 -> 1
     _v2_rooms,                 # 1 -> 2
     _V3_BRIDGES,               # 2 -> 3
+    _V4_ACTIVATIONS,           # 3 -> 4
 ]
 
 LATEST = len(MIGRATIONS)

@@ -109,6 +109,9 @@ class Recorder:
         self.alarms: list[Any] = []
         self.failures: list[Any] = []
         self.schedule_changes: list[str] = []
+        self.samples: list[tuple[str, dict]] = []
+        self.activations: list[tuple[str, str, dict]] = []
+        self.synced: list[tuple[str, list[dict]]] = []
         self._cond = threading.Condition()
 
     def _add(self, target: list, item: Any) -> None:
@@ -133,6 +136,15 @@ class Recorder:
 
     def command_failed(self, failure) -> None:
         self._add(self.failures, failure)
+
+    def sample(self, bridge_id: str, record: dict) -> None:
+        self._add(self.samples, (bridge_id, record))
+
+    def activation(self, bridge_id: str, kind: str, data: dict) -> None:
+        self._add(self.activations, (bridge_id, kind, data))
+
+    def activations_synced(self, bridge_id: str, records: list[dict]) -> None:
+        self._add(self.synced, (bridge_id, records))
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = WAIT_S) -> Any:
         """Wait (on a condition, no sleeping) until `predicate()` is truthy; return its value."""
