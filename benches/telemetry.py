@@ -1,6 +1,6 @@
 """Telemetry of the bridge: how soon an activation reaches the app, and what 10 Hz sampling costs.
 
-    python benches/telemetry.py [--bursts 8] [--cpu-seconds 45] [--no-nft]
+    python benches/telemetry.py [--bursts 8] [--cpu-seconds 45] [--no-nft] [--firewall-rules 200]
 
 1. Latency: a bridge in this process (BridgeService, HTTPS on 127.0.0.1, MockFactory pins) measuring four
    simulated speakers (device_bridge.traffic.simulated) with its real 10 Hz sampler thread, and one pinned
@@ -17,7 +17,10 @@
      c. "simulated" with one client streaming the samples (samples=1, 40 lines a second);
      d. "nftables" (root only; skipped with --no-nft): the real source, the bridge in a network namespace
         of its own, reached over a veth pair (no speaker traffic flows; the cost is reading the counters
-        10 times a second), without and with a client streaming the samples.
+        10 times a second, in-process through libnftables), without and with a client streaming the
+        samples, and then with a `--firewall-rules` rule firewall table beside the bridge's (what a
+        reading costs must not grow with the rest of the ruleset). The nft processes the bridge has at
+        the end are counted: none when it reads in-process.
 Figures are printed; nothing is asserted.
 """
 
@@ -195,6 +198,8 @@ def _bridge_cpu(label: str, traffic_source: str, seconds: float, *, stream_sampl
             cpu = (after - before) / elapsed * 100
             rss = process.memory_info().rss / 2**20
             extra = f"   stream lines/s {(reader.count - lines_before) / elapsed:.1f}" if reader else ""
+            if traffic_source == "nftables":
+                extra += f"   nft processes {len(process.children(recursive=True))}"
             print(f"  {label:<52} CPU {cpu:5.2f} % of one core   RSS {rss:5.1f} MB{extra}")
         finally:
             bridge.terminate()
@@ -216,7 +221,14 @@ def _cpu(process: psutil.Process) -> float:
     return total
 
 
-def cpu(seconds: float, nft: bool) -> None:
+def firewall(rules: int) -> str:
+    """An `nft -f` table of `rules` input rules, standing for the firewall of a Pi that also does other things."""
+    lines = ["table inet bench_firewall {", "\tchain input {", "\t\ttype filter hook input priority 0; policy accept;"]
+    lines += [f"\t\tip saddr 10.{i // 250}.{i % 250}.0/24 tcp dport {1000 + i} counter accept" for i in range(rules)]
+    return "\n".join([*lines, "\t}", "}"]) + "\n"
+
+
+def cpu(seconds: float, nft: bool, firewall_rules: int) -> None:
     print(f"bridge CPU, 4 speakers, over {seconds:.0f} s each (own process, mock pins, no mDNS advert):")
     _bridge_cpu('traffic_source = "none" (reference)', "none", seconds)
     _bridge_cpu('"simulated", sampled at 10 Hz, no client', "simulated", seconds)
@@ -246,6 +258,11 @@ def cpu(seconds: float, nft: bool) -> None:
                     listen="10.213.0.2")
         _bridge_cpu('"nftables", 10 Hz, one client streaming samples', "nftables", seconds, netns=name,
                     listen="10.213.0.2", stream_samples=True)
+        if firewall_rules > 0:
+            subprocess.run(["ip", "netns", "exec", name, "nft", "-f", "-"], input=firewall(firewall_rules),
+                           text=True, check=True)
+            _bridge_cpu(f'"nftables", streaming, {firewall_rules}-rule firewall beside', "nftables", seconds,
+                        netns=name, listen="10.213.0.2", stream_samples=True)
     finally:
         subprocess.run(["ip", "netns", "delete", name], check=False)  # takes the veth pair with it
 
@@ -255,12 +272,14 @@ def main() -> None:
     parser.add_argument("--bursts", type=int, default=8)
     parser.add_argument("--cpu-seconds", type=float, default=45.0, help="seconds per CPU measurement (0: skip)")
     parser.add_argument("--no-nft", action="store_true", help="skip the nftables CPU measurement")
+    parser.add_argument("--firewall-rules", type=int, default=200,
+                        help="rules of the other table in the last nftables measurement (0: skip it)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs ({_cpu_model()})")
     if args.bursts > 0:
         latency(args.bursts)
     if args.cpu_seconds > 0:
-        cpu(args.cpu_seconds, not args.no_nft)
+        cpu(args.cpu_seconds, not args.no_nft, args.firewall_rules)
 
 
 def _cpu_model() -> str:

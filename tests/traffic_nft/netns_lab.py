@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from device_bridge.traffic.nft import NftTable, SpeakerMatch
 
@@ -305,10 +306,11 @@ class Lab:
         assert received == [upload] and got == download
 
 
-def make_table(lab: Lab, match: str = "mac") -> NftTable:
-    """The bridge's table for the speaker, known by its MAC ("mac") or its IPv4 address ("ip"); not installed."""
+def make_table(lab: Lab, match: str = "mac", **options: Any) -> NftTable:
+    """The bridge's table for the speaker in the bridge namespace, known by its MAC ("mac") or its IPv4 address
+    ("ip"); not installed. It lists in-process through libnftables unless `options` say otherwise."""
     if match == "mac":
         speaker = SpeakerMatch(SPEAKER_ID, mac=SPEAKER_MAC)
     else:
         speaker = SpeakerMatch(SPEAKER_ID, ip=SPEAKER_IP)
-    return NftTable([speaker], nft=lab.nft())
+    return NftTable([speaker], netns=lab.bridge, **options)

@@ -20,7 +20,7 @@ from netns_lab import (
 )
 
 from device_bridge.traffic.model import Counters
-from device_bridge.traffic.nft import NftTable, NftTableMissing
+from device_bridge.traffic.nft import NftTableMissing
 
 pytestmark = pytest.mark.netns
 
@@ -115,17 +115,22 @@ def test_traffic_to_the_bridge_broadcast_multicast_and_the_home_lan_is_not_uplin
 
 
 def test_reads_fail_clearly_while_the_table_is_gone_and_work_again_once_it_is_back(lab, table):
-    oneshot = make_table(lab)
-    oneshot_reads = NftTable(oneshot.speakers, nft=lab.nft(), session=False)
+    through_nft = make_table(lab, library=None)  # the long-running nft
+    one_off = make_table(lab, library=None, session=False)
     lab.udp_exchange(count=2, size=100, reply_size=10)
-    assert table.read() == oneshot_reads.read()  # the long-running nft and a one-off nft agree
+    assert table.in_process and not through_nft.in_process
+    assert table.read() == through_nft.read() == one_off.read()  # libnftables and nft agree
     run(*lab.nft(), "delete", "table", "inet", table.name)  # say, `nft flush ruleset` by a firewall reload
-    for source in (table, oneshot_reads):
-        with pytest.raises(NftTableMissing, match="not in the kernel"):
+    for source in (table, through_nft, one_off):
+        with pytest.raises(NftTableMissing, match=r"^table inet earmuff \(or part of it\) is not in the kernel: "
+                                                  r"Error: No such file or directory list set inet earmuff"):
             source.read()
+        assert not source.installed()
+        assert not source.is_muted(SPEAKER_ID)
     assert table.ensure_installed() is True
-    assert table.read() == {SPEAKER_ID: Counters(0, 0, 0, 0)}
-    oneshot.close()
+    assert table.read() == through_nft.read() == {SPEAKER_ID: Counters(0, 0, 0, 0)}
+    through_nft.close()
+    one_off.close()
 
 
 def test_ipv6_uplink_is_counted_and_the_speakers_address_is_learned_from_its_mac(lab, table):

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import textwrap
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 
 from device_bridge.config import SpeakerConfig
 from device_bridge.mute.network import NetworkDriver
 from device_bridge.mute.state import MISMATCH
+from device_bridge.traffic.libnft import Libnftables, LibraryUnavailable
 from device_bridge.traffic.model import Counters
 from device_bridge.traffic.nft import NftError, NftTable, NftTableMissing, PacketCount, SpeakerMatch, matchable
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_speaker_match_normalises_and_refuses_what_nft_cannot_match():
@@ -50,28 +55,43 @@ def test_the_batch_replaces_the_table_atomically_and_carries_the_mute_over():
     assert "update @addr4_kitchen_echo { ip saddr timeout 30m }" in batch
     assert "ip saddr 10.0.0.9 ip daddr != @lan4 jump uplink_den" in batch
     assert "ip6 saddr 10.0.0.9" not in batch and "ip6 daddr != @lan6 jump uplink_den" not in batch
-    den_chain = batch.split("chain uplink_den {")[1].split("}")[0]
-    assert den_chain.split("\n")[1].strip() == 'counter name "drop_den" drop'  # before the uplink counter
-    assert "drop" not in batch.split("chain uplink_kitchen_echo {")[1].split("}")[0]
+    # The counters are elements of three sets, keyed by position (x 2, + 1 for down) and named by comment.
+    assert ('elements = { 0x00000000 comment "kitchen-echo up", 0x00000001 comment "kitchen-echo down", '
+            '0x00000002 comment "den up", 0x00000003 comment "den down" }') in batch.split("set count_internet {")[1]
+    assert 'elements = { 0x00000000 comment "kitchen-echo dropped", 0x00000001 comment "den dropped" }' in batch
+    assert "ip daddr @addr4_den ip saddr != @lan4 update @count_internet { 0x00000003 }" in batch
+    assert "ip daddr @addr4_den ip saddr @lan4 update @count_lan { 0x00000003 }" in batch
+    den_chain = batch.split("chain uplink_den {\n")[1].split("\n\t}")[0].split("\n")
+    assert [rule.strip() for rule in den_chain] == [
+        "update @count_drop { 0x00000001 } drop",  # before the uplink counter
+        "update @count_internet { 0x00000002 }",
+    ]
+    assert "drop" not in batch.split("chain uplink_kitchen_echo {")[1].split("\n\t}")[0]
 
 
 FAKE_NFT = textwrap.dedent("""
     import json, sys
     args = sys.argv[1:]
+    # One-off: the command is in the arguments. Long-running (-i): one command on stdin, answered, then gone.
+    command = sys.stdin.readline().split() if "-i" in args else args
     mode = {mode!r}
     if mode == "sleep":
         import time; time.sleep(30)
     if mode == "missing":
-        sys.stderr.write("Error: No such file or directory\\nlist counters table inet earmuff\\n")
+        sys.stderr.write("Error: No such file or directory\\nlist set inet earmuff count_internet\\n"
+                         "                      ^^^^^^^^^^^^^^\\n")
         sys.exit(1)
     if mode == "broken":
         sys.stderr.write("Error: Could not process rule: Device or resource busy\\n")
         sys.exit(1)
-    counters = {{"up_den": (3, 1500), "down_den": (2, 300), "lan_up_den": (5, 400), "lan_down_den": (1, 60),
-                 "drop_den": (7, 700), "up_other": (1, 1)}}
-    items = [{{"metainfo": {{"version": "1.0.6"}}}}]
-    items += [{{"counter": {{"family": "inet", "name": n, "table": "earmuff", "handle": 1, "packets": p, "bytes": b}}}}
-              for n, (p, b) in counters.items()]
+    # "den" is first (keys 0 = up, 1 = down); "gone" (2, 3) has no elements; 4 and 5 are nobody's.
+    sets = {{"count_internet": {{0: (3, 1500), 1: (2, 300), 4: (1, 1), 5: (1, 1)}},
+             "count_lan": {{0: (5, 400), 1: (1, 60)}}, "count_drop": {{0: (7, 700)}}}}
+    name = command[-1]
+    elements = [{{"elem": {{"val": key, "comment": "den", "counter": {{"packets": p, "bytes": b}}}}}}
+                for key, (p, b) in sets[name].items()]
+    items = [{{"metainfo": {{"version": "1.0.6"}}}},
+             {{"set": {{"family": "inet", "name": name, "table": "earmuff", "type": "mark", "elem": elements}}}}]
     print(json.dumps({{"nftables": items}}))
 """)
 
@@ -109,18 +129,64 @@ def test_errors_say_what_to_do(tmp_path):
             table.read()
 
 
+def as_nobody(command: list[str]) -> list[str]:
+    """`command` without CAP_NET_ADMIN: as user nobody when this is root, as it is otherwise."""
+    if os.geteuid() != 0:
+        return command
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv to drop root")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+
+
 @pytest.mark.skipif(shutil.which("nft") is None, reason="needs the nft command (apt-get install nftables)")
 def test_without_cap_net_admin_the_error_names_the_capability():
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("needs setpriv to drop root")
-        nft = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "nft")
-    else:
-        nft = ("nft",)
+    nft = tuple(as_nobody(["nft"]))
     for session in (True, False):
         with closing(NftTable([], nft=nft, session=session)) as table:
             with pytest.raises(NftError, match="needs CAP_NET_ADMIN"):
                 table.read()
+
+
+def test_a_library_that_cannot_be_used_says_why():
+    with pytest.raises(LibraryUnavailable, match="libnftables-missing.so.1 could not be loaded"):
+        Libnftables("libnftables-missing.so.1")
+    with pytest.raises(LibraryUnavailable, match=r"libc.so.6 has no nft_ctx_new\(\)"):
+        Libnftables("libc.so.6")
+
+
+IN_PROCESS_WITHOUT_CAP_NET_ADMIN = textwrap.dedent("""
+    import logging
+    from device_bridge.traffic.nft import NftError, NftTable, SpeakerMatch
+    logging.basicConfig(level=logging.WARNING, format="log: %(message)s")
+    table = NftTable([SpeakerMatch("den", ip="10.0.0.9")])
+    print(table.in_process)
+    for _ in range(3):
+        try:
+            table.read()
+        except NftError as error:
+            print(error)
+    print(table.in_process)
+""")
+
+
+@pytest.mark.skipif(shutil.which("nft") is None, reason="needs the nft command (apt-get install nftables)")
+def test_without_cap_net_admin_in_process_reads_hand_over_to_nft_which_names_the_capability():
+    try:
+        Libnftables().close()
+    except LibraryUnavailable as error:
+        pytest.skip(str(error))
+    command = as_nobody([sys.executable, "-c", IN_PROCESS_WITHOUT_CAP_NET_ADMIN])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if done.returncode != 0 and "Permission denied" in done.stderr:
+        pytest.skip(f"this Python cannot run as user nobody: {done.stderr.strip()[-200:]}")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "True"  # the library loads; the kernel refuses it at the first reading
+    assert len(lines) == 5 and all("the bridge needs CAP_NET_ADMIN for nftables" in line for line in lines[1:4])
+    assert lines[4] == "False"
+    assert done.stderr.count("the kernel refused libnftables") == 1
+    assert done.stderr.count("you must be root") == 1  # the library's own complaint, not one per reading
 
 
 def network_speaker(speaker_id: str = "den") -> SpeakerConfig:
