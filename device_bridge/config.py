@@ -30,6 +30,14 @@ The file is TOML, read with `tomllib`. Every key, with its default::
     interface = "eth1"                 # optional: a network interface only this speaker uses (sysfs counters)
     network_mute = false               # also drop the speaker's internet traffic while muted (needs mac or ip)
 
+    [microphone]                       # optional: a USB microphone on the bridge, near some speakers
+    enabled = true                     # false: keep the section but use no microphone (default true)
+    device = ""                        # the input device's name, or part of it; "" = the default input
+    speakers = ["kitchen"]             # ids of the speakers it is near (default: every speaker)
+
+The microphone tells whether anyone spoke around an activation (`no_speech_nearby`) and gives the app the
+room's sound level; audio is measured in memory and never stored or sent.
+
 The "network" driver mutes by dropping the speaker's internet traffic with an nftables rule; it uses no
 pin and needs `mac` or `ip`.
 
@@ -109,6 +117,14 @@ class SpeakerConfig:
 
 
 @dataclass(frozen=True)
+class MicrophoneConfig:
+    """The bridge's room microphone ([microphone]): which input device, and which speakers it is near."""
+
+    device: str = ""  # "" = the default input
+    speakers: tuple[str, ...] = ()  # speaker ids; the config fills in every speaker when the key is left out
+
+
+@dataclass(frozen=True)
 class BridgeConfig:
     """The whole bridge: its name, time zone, where it listens, its speakers, and how traffic is measured."""
 
@@ -121,6 +137,7 @@ class BridgeConfig:
     traffic_source: str = "none"
     retention_days: int = 90
     traffic_history_hours: int = 24
+    microphone: MicrophoneConfig | None = None
 
     def speaker(self, speaker_id: str) -> SpeakerConfig:
         """The speaker with this id; KeyError if there is none."""
@@ -132,8 +149,9 @@ class BridgeConfig:
 
 _BRIDGE_KEYS = (
     "name", "timezone", "listen", "port", "pairing_button_pin", "speaker", "traffic_source", "retention_days",
-    "traffic_history_hours",
+    "traffic_history_hours", "microphone",
 )
+_MICROPHONE_KEYS = ("enabled", "device", "speakers")
 _SPEAKER_KEYS = (
     "id", "name", "driver", "pin", "active_high", "pulse_ms", "sense_pin", "sense_active_high",
     "settle_ms", "override_pin", "mac", "ip", "interface", "network_mute",
@@ -210,7 +228,37 @@ def parse_config(data: dict[str, Any]) -> BridgeConfig:
         traffic_source=_traffic_source(data, speakers),
         retention_days=_integer(data, "retention_days", "", 90, 1, 3650, "a number of days"),
         traffic_history_hours=_integer(data, "traffic_history_hours", "", 24, 1, 168, "a number of hours"),
+        microphone=_microphone(data, speakers),
     )
+
+
+def _microphone(data: dict[str, Any], speakers: list[SpeakerConfig]) -> MicrophoneConfig | None:
+    if "microphone" not in data:
+        return None
+    raw = data["microphone"]
+    if not isinstance(raw, dict):
+        raise ConfigError("microphone", "write it as a [microphone] table (one pair of brackets)")
+    _reject_unknown(raw, _MICROPHONE_KEYS, "microphone")
+    if not _flag(raw, "enabled", "microphone.", True):
+        return None
+    device = raw.get("device", "")
+    if not isinstance(device, str) or len(device) > 200:
+        raise ConfigError("microphone.device", "must be the microphone's name (or part of it) in quotes, "
+                                               f'or "" for the default input, not {device!r}')
+    ids = [s.id for s in speakers]
+    if "speakers" not in raw:
+        if not ids:
+            raise ConfigError("microphone", "there is no [[speaker]] for the microphone to be near")
+        return MicrophoneConfig(device=device.strip(), speakers=tuple(ids))
+    chosen = raw["speakers"]
+    if not isinstance(chosen, list) or not chosen or not all(isinstance(c, str) for c in chosen):
+        raise ConfigError("microphone.speakers", 'must be a list of speaker ids, like ["kitchen", "living-room"] '
+                                                 "(leave it out for every speaker)")
+    for speaker_id in chosen:
+        if speaker_id not in ids:
+            raise ConfigError("microphone.speakers", f"{speaker_id!r} is not the id of a [[speaker]]"
+                                                     f"{_did_you_mean(speaker_id, ids)}")
+    return MicrophoneConfig(device=device.strip(), speakers=tuple(dict.fromkeys(chosen)))
 
 
 def _traffic_source(data: dict[str, Any], speakers: list[SpeakerConfig]) -> str:
@@ -475,7 +523,8 @@ def simulated_config(timezone: str | None = None) -> BridgeConfig:
 
     kitchen: relay with a sense line; bedroom: button (opto-coupler) with a sense line;
     living-room: power relay without a sense line (its mute shows as unconfirmed).
-    Their traffic comes from the simulated source (device_bridge.traffic.simulated).
+    Their traffic comes from the simulated source (device_bridge.traffic.simulated), and a simulated room
+    microphone near all three hears their users (device_bridge.simulated_microphone).
     The time zone defaults to this machine's, so schedule times mean what the user expects.
     """
     return BridgeConfig(
@@ -489,4 +538,5 @@ def simulated_config(timezone: str | None = None) -> BridgeConfig:
             SpeakerConfig(id="living-room", name="Living room speaker", driver="power", pin=24),
         ),
         traffic_source="simulated",
+        microphone=MicrophoneConfig(speakers=("kitchen", "bedroom", "living-room")),
     )

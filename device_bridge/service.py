@@ -6,12 +6,15 @@ everything in reverse order and joins every thread it started.
 
 Traffic is measured from the config's `traffic_source`: the bridge's nftables table (which also carries
 the network mute), interface counters (sysfs), the simulated speakers of `--simulate`, or nothing.
+With a `[microphone]`, a RoomMicrophone meters it (a simulated room when the speakers are simulated),
+answers the monitor's `speech_of` and sends its readings along the traffic samples.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import logging
 import os
@@ -94,12 +97,15 @@ class BridgeService:
         url: "https://<address>:<port>" to reach it.
         fingerprint: SHA-256 of the certificate, lowercase hex.
         bridge_id: the persistent id.
-        engine, store, pairing, app, identity: the parts, for tests and tools.
+        engine, store, pairing, app, identity, microphone (None without [microphone]): the parts, for tests
+            and tools.
 
     `pin_factory` becomes gpiozero's default factory before the engine makes its pins; with
     `simulate_speakers` (MockFactory pins only) every speaker's sense line follows its output.
     `traffic_source` replaces the one the config names (tests and benches pass a SimulatedTrafficSource);
     `traffic_options` go to the TrafficMonitor. A SimulatedTrafficSource follows the engine's commanded mute.
+    `microphone_source(on_reading=..., on_status=...)` replaces what meters the config's `[microphone]`
+    (by default a MicrophoneMeter on its device, or a SimulatedMicrophone beside simulated speakers).
     """
 
     def __init__(
@@ -117,6 +123,7 @@ class BridgeService:
         traffic_source: Any = None,
         traffic_options: dict[str, Any] | None = None,
         nft_command: tuple[str, ...] = ("nft",),
+        microphone_source: Callable[..., Any] | None = None,
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
@@ -131,12 +138,14 @@ class BridgeService:
         self._traffic_source = traffic_source
         self._traffic_options = traffic_options
         self._nft_command = tuple(nft_command)
+        self._microphone_source = microphone_source
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._started = False
         self._stopped = False
         self.store: Any = None
         self.engine: Any = None
+        self.microphone: Any = None
         self.pairing: PairingManager | None = None
         self.identity: BridgeIdentity | None = None
         self.app: Any = None
@@ -221,8 +230,15 @@ class BridgeService:
         if self._tick_interval_s is not None:
             engine_options["tick_interval_s"] = self._tick_interval_s
         nft_table, source = self._traffic()
+        self.microphone = self._room_microphone(source)
+        traffic_options = dict(self._traffic_options or {})
+        if self.microphone is not None:
+            traffic_options.setdefault("speech_of", self.microphone.speech_of)
         self.engine = BridgeEngine(self.config, self.store, nft_table=nft_table, traffic_source=source,
-                                   traffic_options=self._traffic_options, **engine_options)
+                                   traffic_options=traffic_options, **engine_options)
+        if self.microphone is not None and self.engine.monitor is not None:
+            self.microphone.publish_to(self.engine.monitor.publish_record)
+            self.engine.monitor.add_replay_source(self.microphone.recent_records)
         follow = getattr(source, "follow", None)
         if follow is not None:  # a simulated source: its speakers hear the commanded mute
             engine = self.engine
@@ -232,6 +248,8 @@ class BridgeService:
 
             self._simulated = follow_outputs(self.engine)
         self.engine.start()  # the pins hold the persisted state from here on, before anyone is served
+        if self.microphone is not None:
+            self.microphone.start()
 
         self.pairing = PairingManager(
             self.store, self.data_dir, Authenticator(self.store, clock=self._clock),
@@ -239,7 +257,7 @@ class BridgeService:
         )
         self.pairing.start()
         self.app = create_app(self.engine, self.store, self.identity, self.pairing,
-                              heartbeat_s=self._heartbeat_s, clock=self._clock)
+                              heartbeat_s=self._heartbeat_s, clock=self._clock, microphone=self.microphone)
         self._serve()
         self._pairing_thread = threading.Thread(target=self._pairing_loop, name="earmuff-pairing-timer", daemon=True)
         self._pairing_thread.start()
@@ -274,6 +292,27 @@ class BridgeService:
             return table, SimulatedTrafficSource(config.speakers, clock=self._clock, seed=seed,
                                                  behaviour=DEMO_BEHAVIOUR)
         return table, None
+
+    def _room_microphone(self, traffic_source: Any) -> Any:
+        """The RoomMicrophone of the config's [microphone], or None without one."""
+        config = self.config.microphone
+        if config is None:
+            return None
+        from device_bridge.microphone import RoomMicrophone
+
+        make = self._microphone_source
+        if make is None and hasattr(traffic_source, "voice_requests"):
+            from device_bridge.simulated_microphone import SimulatedMicrophone
+
+            seed = int.from_bytes(os.urandom(4), "big")
+            make = functools.partial(SimulatedMicrophone, traffic_source, config.speakers, clock=self._clock,
+                                     seed=seed)
+        elif make is None:
+            from app.audio import MicrophoneMeter
+
+            make = functools.partial(MicrophoneMeter, config.device, clock=self._clock)
+        return RoomMicrophone(config.speakers, source=make, store=self.store,
+                              history_hours=self.config.traffic_history_hours)
 
     def _serve(self) -> None:
         assert self.identity is not None and self._socket is not None
@@ -353,6 +392,8 @@ class BridgeService:
             self._pairing_thread.join(_JOIN_TIMEOUT_S)
         if self.pairing is not None:
             self.pairing.close()
+        if self.microphone is not None:
+            self.microphone.stop()
         if self.engine is not None:
             self.engine.stop()
         if self._simulated is not None:

@@ -1,12 +1,14 @@
 """The bridge's one SQLite file (bridge.db): commanded mute states, schedules, tokens, events, a key/value
-table, detected activations, and each speaker's 1-second traffic history.
+table, detected activations, each speaker's 1-second traffic history and the room microphone's 1-second
+level and speech history.
 
 Durability: WAL with `synchronous=FULL`, and every acknowledged change (mute state, schedule, token)
 is committed before its method returns, so neither kill -9 nor a power cut loses it. Bookkeeping that
 is not worth an fsync (token last-used times, the event log) is written with `synchronous=NORMAL`:
 it survives a crashed process, and a power cut only loses the last few of those rows. Activations are
-durable; the traffic history is bookkeeping (written in batches, not fsynced). Both are pruned by the
-traffic monitor (`prune_activations`, `prune_traffic`), which knows the configured retention.
+durable; the traffic and microphone histories are bookkeeping (written in batches, not fsynced). The
+traffic monitor prunes activations and traffic (`prune_activations`, `prune_traffic`), the room
+microphone its own history (`prune_mic_history`): they know the configured retention.
 
 A file that is not a readable database is moved aside (renamed to `bridge.db.corrupt-<time>`, with its
 -wal and -shm), never deleted, and a fresh store is started: with no stored state every speaker comes
@@ -111,6 +113,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (speaker_id, second)
     ) WITHOUT ROWID;
     CREATE INDEX traffic_second ON traffic (second);
+    """,
+    """
+    CREATE TABLE mic_history (
+        mic_id TEXT NOT NULL,
+        second INTEGER NOT NULL,
+        level REAL NOT NULL,
+        speech INTEGER NOT NULL,
+        PRIMARY KEY (mic_id, second)
+    ) WITHOUT ROWID;
+    CREATE INDEX mic_history_second ON mic_history (second);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -506,6 +518,35 @@ class BridgeStore:
         """Delete 1-second bins older than `before`; returns how many."""
         with self._write(durable=False) as conn:
             return conn.execute("DELETE FROM traffic WHERE second < ?", (math.floor(before),)).rowcount
+
+    # --- microphone history --------------------------------------------------------------------------
+
+    def add_mic_history(self, rows: list[tuple[str, int, float, bool]]) -> None:
+        """Add 1-second rows (mic_id, second, loudest level in dBFS, speech) in one commit; a second already
+        stored keeps the louder level and any speech. Not fsynced: this is history, not state."""
+        if not rows:
+            return
+        with self._write(durable=False) as conn:
+            conn.executemany(
+                """INSERT INTO mic_history (mic_id, second, level, speech) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (mic_id, second) DO UPDATE SET level = MAX(level, excluded.level),
+                     speech = MAX(speech, excluded.speech)""",
+                [(mic_id, int(second), float(level), int(bool(speech))) for mic_id, second, level, speech in rows],
+            )
+
+    def mic_history(self, mic_id: str, start: int, end: int) -> list[tuple[int, float, bool]]:
+        """(second, level, speech) of one microphone for start <= second < end, in order."""
+        rows = self._read(
+            "SELECT second, level, speech FROM mic_history WHERE mic_id = ? AND second >= ? AND second < ? "
+            "ORDER BY second",
+            (mic_id, int(start), int(end)),
+        )
+        return [(second, level, bool(speech)) for second, level, speech in rows]
+
+    def prune_mic_history(self, before: float) -> int:
+        """Delete microphone seconds older than `before`; returns how many."""
+        with self._write(durable=False) as conn:
+            return conn.execute("DELETE FROM mic_history WHERE second < ?", (math.floor(before),)).rowcount
 
     # --- key/value -----------------------------------------------------------------------------------
 

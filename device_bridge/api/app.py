@@ -24,6 +24,7 @@ from device_bridge.api.auth import Authenticator, TokenInfo
 from device_bridge.api.identity import BridgeIdentity
 from device_bridge.api.pairing import PairingError, PairingLocked, PairingManager
 from device_bridge.api.stream import HEARTBEAT_S, StreamHub, TooManyStreams
+from device_bridge.microphone import mic_history
 from device_bridge.traffic.monitor import MAX_HISTORY_RANGE_S, activation_record, traffic_history
 
 API_VERSION = 1
@@ -40,6 +41,7 @@ class _Context:
     streams: StreamHub
     speakers: dict[str, Any]  # speaker id -> SpeakerConfig
     monitor: Any  # the engine's TrafficMonitor, or None when traffic is not measured
+    microphone: Any  # the RoomMicrophone, or None without one
     clock: Callable[[], float]
 
 
@@ -257,8 +259,9 @@ def list_activations(
     "/speakers/{speaker_id}/traffic",
     response_model=schemas.TrafficHistory,
     tags=["traffic"],
-    summary="A speaker's uplink and downlink in 1-second steps",
-    description="Default range: the last hour. The bridge keeps 24 hours (traffic_history_hours).",
+    summary="A speaker's uplink and downlink, and the sound near it, in 1-second steps",
+    description="Default range: the last hour. The bridge keeps 24 hours (traffic_history_hours). "
+                "level and speech come from the bridge's room microphone when it is near the speaker.",
     responses={400: _PROBLEM, 404: _PROBLEM},
 )
 def get_traffic(
@@ -277,7 +280,8 @@ def get_traffic(
         raise HTTPException(400, f"ask for at most {MAX_HISTORY_RANGE_S / 86400:.0f} days at a time")
     if ctx.monitor is not None:
         ctx.monitor.flush_history()
-    return traffic_history(ctx.store, speaker_id, start, end)
+    history = traffic_history(ctx.store, speaker_id, start, end)
+    return {**history, **mic_history(ctx.microphone, speaker_id, history["t0"], len(history["up"]))}
 
 
 # --- events and schema -----------------------------------------------------------------------------
@@ -288,15 +292,18 @@ def get_traffic(
     summary="Live events as NDJSON",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {"schema": {
-                         "oneOf": [schemas.Event.model_json_schema(), schemas.Sample.model_json_schema()]}}},
+                         "oneOf": [schemas.Event.model_json_schema(), schemas.Sample.model_json_schema(),
+                                   schemas.MicReading.model_json_schema()]}}},
                      "description": "one JSON event per line; a heartbeat line after 5 s of silence; with "
-                                    "samples=1 also 10 sample lines per speaker a second (sent every 0.2 s)"},
+                                    "samples=1 also 10 sample lines per speaker a second and 10 mic lines "
+                                    "per room microphone a second (sent every 0.2 s)"},
                503: _PROBLEM},
 )
 async def stream_events(
     ctx: Ctx, token: Token,
     since: Annotated[int | None, Query(ge=0, description="send the stored events after this seq first")] = None,
-    samples: Annotated[bool, Query(description="also send each speaker's 10 Hz traffic samples")] = False,
+    samples: Annotated[bool, Query(description="also send each speaker's 10 Hz traffic samples and the room "
+                                               "microphone's 10 Hz readings")] = False,
     samples_since: Annotated[float | None, Query(
         allow_inf_nan=False, description="with samples: first replay the samples after this time "
                                          "(epoch seconds; the bridge keeps the last 10 minutes)")] = None,
@@ -326,8 +333,10 @@ def create_app(
     *,
     heartbeat_s: float = HEARTBEAT_S,
     clock: Callable[[], float] = time.time,
+    microphone: Any = None,
 ) -> FastAPI:
-    """The API for one bridge. `app.state.bridge.streams.close()` ends every event stream (on shutdown)."""
+    """The API for one bridge. `app.state.bridge.streams.close()` ends every event stream (on shutdown).
+    `microphone`: the bridge's RoomMicrophone, whose history the traffic history includes."""
     app = FastAPI(
         title="Earmuff bridge",
         version=identity.version,
@@ -348,6 +357,7 @@ def create_app(
         streams=StreamHub(engine.events, heartbeat_s=heartbeat_s, clock=clock, samples=monitor),
         speakers={s.id: s for s in getattr(config, "speakers", ())},
         monitor=monitor,
+        microphone=microphone,
         clock=clock,
     )
     app.include_router(public)

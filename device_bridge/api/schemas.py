@@ -138,6 +138,17 @@ class Sample(BaseModel):
     muted: bool = Field(description="the commanded mute at that moment")
 
 
+class MicReading(BaseModel):
+    """A `samples=1` line of GET /v1/events: the bridge's room microphone over the last 0.1 s (no seq)."""
+
+    type: Literal["mic"] = "mic"
+    mic_id: str
+    speaker_ids: list[str] = Field(description="the speakers the microphone is near")
+    time: float = Field(description="epoch seconds at the end of the interval")
+    level: float = Field(description="sound level, dBFS (RMS; -100 for silence)")
+    speech: bool = Field(description="someone was speaking")
+
+
 Flag = Literal["while_muted", "during_schedule", "no_speech_nearby"]
 
 
@@ -164,3 +175,7 @@ class TrafficHistory(BaseModel):
     step: float = 1.0
     up: list[float | None] = Field(description="bytes per second; null where nothing was measured")
     down: list[float | None]
+    level: list[float | None] = Field(description="the loudest 0.1 s of each second at the room microphone near "
+                                                  "the speaker, dBFS; null where no microphone heard it")
+    speech: list[bool | None] = Field(description="someone spoke near the speaker in that second; null where no "
+                                                  "microphone heard it")

@@ -7,7 +7,8 @@ more than 1000 events behind (it resumes with ?since=), or when the bridge shuts
 wakes and ends them all, so uvicorn's graceful shutdown does not wait on them).
 
 With `samples=1` the stream also carries the traffic monitor's 10 Hz samples (`{"type": "sample", ...}`,
-no seq: they are not events and are not stored). The stream then waits for events at most 0.2 s at a
+no seq: they are not events and are not stored), and the room microphone's 10 Hz readings
+(`{"type": "mic", ...}`) when the bridge has one. The stream then waits for events at most 0.2 s at a
 time and sends the samples queued meanwhile, so events still go out at once and samples within 0.2 s,
 two per speaker per write (each write costs more than its lines: at 0.1 s the stream cost the bridge
 about twice the CPU). `samples_since=<time>` first replays the monitor's 10-minute ring after that time.

@@ -10,7 +10,8 @@
 Flags are judged at the activation's start, from what the ring recorded for that moment:
 `while_muted` when the commanded mute was on (the mute failed: a critical alarm goes out at once),
 `during_schedule` when a schedule window was in force, `no_speech_nearby` when a room microphone
-(`speech_of`, from a later issue) said nobody spoke then.
+(`speech_of`, see device_bridge/microphone.py) said nobody spoke then. The microphone's own 10 Hz records
+go out on the same sample feeds (`publish_record`, with `add_replay_source` for the replay).
 
 Everything runs on the sampler's thread except the readers (`subscribe_samples`, `recent_samples`,
 `flush_history`), which take the monitor's lock only briefly; nothing here calls a subscriber.
@@ -61,7 +62,7 @@ class SampleFeed:
         self._monitor = monitor
         self._items: collections.deque[dict] = collections.deque(maxlen=SAMPLE_QUEUE)
         self._lock = threading.Lock()
-        self._replayed: dict[str, float] = {}  # speaker id -> time of the last replayed sample
+        self._replayed: dict[tuple[str, str], float] = {}  # feed key -> time of the last replayed record
         self.since = since
         self.closed = False
 
@@ -75,10 +76,10 @@ class SampleFeed:
         draining, off the event loop: ten minutes of four speakers is 24,000 records."""
         if self.since is None:
             return []
-        records = self._monitor.recent_samples(self.since)
+        records = self._monitor.recent_records(self.since)
         with self._lock:
             for record in records:
-                self._replayed[record["speaker_id"]] = record["time"]
+                self._replayed[_feed_key(record)] = record["time"]
         return records
 
     def drain(self) -> list[dict]:
@@ -88,7 +89,7 @@ class SampleFeed:
             self._items.clear()
             replayed = self._replayed
         if replayed:
-            items = [r for r in items if r["time"] > replayed.get(r["speaker_id"], -math.inf)]
+            items = [r for r in items if r["time"] > replayed.get(_feed_key(r), -math.inf)]
         return items
 
     def close(self) -> None:
@@ -97,6 +98,11 @@ class SampleFeed:
             self.closed = True
             self._items.clear()
         self._monitor._unsubscribe(self)
+
+
+def _feed_key(record: dict) -> tuple[str, str]:
+    """Which series a feed record belongs to: ("sample", speaker id) or ("mic", microphone id)."""
+    return (record["type"], record["speaker_id"] if record["type"] == "sample" else record["mic_id"])
 
 
 class _Ring:
@@ -216,6 +222,7 @@ class TrafficMonitor:
         self._bins: dict[str, _Bin | None] = {sid: None for sid in self.speaker_ids}
         self._pending: list[tuple[str, int, int, int, float]] = []
         self._feeds: list[SampleFeed] = []
+        self._replay_sources: list[Callable[[float], list[dict]]] = []
         profiles = profiles or {}
         self._detectors = {
             sid: ActivationDetector(sid, profile=profiles.get(sid) or profile_for(self._names[sid]))
@@ -378,6 +385,30 @@ class TrafficMonitor:
             else:
                 feed.closed = True
         return feed
+
+    def publish_record(self, record: dict) -> None:
+        """Queue a record that is not a traffic sample (a room microphone's reading, type "mic") on every
+        sample feed, like a sample (any thread)."""
+        with self._lock:
+            for feed in self._feeds:
+                feed._put(record)
+
+    def add_replay_source(self, recent: Callable[[float], list[dict]]) -> None:
+        """Let feeds that ask for a replay also get `recent(since)`: the records a publisher of
+        `publish_record` kept (oldest first). Call before anyone subscribes."""
+        self._replay_sources.append(recent)
+
+    def recent_records(self, since: float) -> list[dict]:
+        """The ring's samples and the replay sources' records after `since`, oldest first."""
+        records = self.recent_samples(since)
+        for recent in self._replay_sources:
+            try:
+                records += recent(since)
+            except Exception:  # noqa: BLE001 - the samples still deserve their replay
+                log.exception("Replaying a publisher's records failed")
+        if self._replay_sources:
+            records.sort(key=lambda record: record["time"])
+        return records
 
     def _unsubscribe(self, feed: SampleFeed) -> None:
         with self._lock:

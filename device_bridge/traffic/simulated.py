@@ -16,6 +16,8 @@ cut) unless its `mute_fails` knob is set; a speaker on the "power" driver sends 
 
 `inject_burst()` schedules a voice upload at a known time; `bursts` records every upload that really
 went out (start, end, bytes), so tests and benches can compare the detector's findings with the truth.
+`voice_requests()` tells when someone spoke to a speaker on purpose (planned ones included, muted or not),
+which the simulated room microphone turns into speech.
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ class SimulatedTrafficSource:
         self._lock = threading.Lock()
         self._closed = False
         self.bursts: collections.deque[SentBurst] = collections.deque(maxlen=BURSTS_KEPT)
+        self._requests: collections.deque[tuple[str, float]] = collections.deque(maxlen=BURSTS_KEPT)
         now = clock()
         self._speakers: dict[str, _Speaker] = {}
         for index, speaker in enumerate(speakers):
@@ -194,6 +197,16 @@ class SimulatedTrafficSource:
             start = self._clock() if at is None else at
             up = list(VOICE_SHAPE if shape is None else shape)
             speaker.bursts.append(_Burst(kind, start, up, REPLY_SHAPE if kind == "voice" else ()))
+            if kind == "voice":
+                self._requests.append((speaker_id, start))
+
+    def voice_requests(self, since: float, until: float) -> list[tuple[str, float]]:
+        """(speaker id, start) of every voice request someone makes on purpose starting in [since, until],
+        the ones the model has planned but not begun included; whether the mute let it out or not."""
+        with self._lock:
+            found = [(sid, start) for sid, start in self._requests if since <= start <= until]
+            found += [(s.id, s.next_request) for s in self._speakers.values() if since <= s.next_request <= until]
+        return sorted(found, key=lambda request: request[1])
 
     # --- TrafficSource -------------------------------------------------------------------------------
 
@@ -275,6 +288,7 @@ class SimulatedTrafficSource:
             speaker.next_spike = speaker._after(t, behaviour.spike_every_s)
         if t >= speaker.next_request:
             speaker.bursts.append(_Burst("voice", t, voice_upload(rng), REPLY_SHAPE))
+            self._requests.append((speaker.id, speaker.next_request))
             speaker.next_request = speaker._after(t, behaviour.request_every_s)
         if t >= speaker.next_misactivation:
             if rng.random() < 0.5:

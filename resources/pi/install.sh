@@ -6,8 +6,9 @@
 #   sudo ./resources/pi/install.sh --purge      the same, and also delete /var/lib/earmuff-bridge and /etc/earmuff-bridge
 #
 # What it does (and nothing else):
-#   apt-get install python3-venv python3-lgpio nftables   (lgpio: gpiozero's pin library on Raspberry Pi OS Bookworm)
-#   system user earmuff-bridge, member of gpio      (no login shell, no home)
+#   apt-get install python3-venv python3-lgpio nftables libportaudio2   (lgpio: gpiozero's pin library on Raspberry
+#                                                   Pi OS Bookworm; PortAudio: a [microphone], if configured)
+#   system user earmuff-bridge, member of gpio and audio   (no login shell, no home)
 #   /opt/earmuff-bridge/venv                        python3 -m venv --system-site-packages (sees Debian's lgpio)
 #   pip install '<this repository>[bridge]'         FastAPI, uvicorn, cryptography, gpiozero, zeroconf; never Qt
 #   /usr/local/bin/earmuff-bridge                   a link to the venv's command (for `sudo earmuff-bridge pair-code`)
@@ -61,9 +62,10 @@ esac
 [ -f "$repo/pyproject.toml" ] && [ -d "$repo/device_bridge" ] ||
     die "run it from a copy of the Earmuff repository (expected $repo/pyproject.toml)"
 
-say "installing system packages: python3-venv python3-lgpio nftables"
+say "installing system packages: python3-venv python3-lgpio nftables libportaudio2"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv python3-lgpio nftables ||
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv python3-lgpio nftables \
+    libportaudio2 ||
     die "apt-get install failed (python3-lgpio comes from Raspberry Pi OS's archive)"
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11 or newer is needed (Raspberry Pi OS Bookworm has it)"
@@ -75,9 +77,9 @@ fi
 if ! id "$SERVICE_USER" >/dev/null 2>&1; then
     say "creating the system user $SERVICE_USER"
     useradd --system --home-dir "$DATA_DIR" --no-create-home --shell /usr/sbin/nologin \
-        --user-group --groups gpio "$SERVICE_USER"
+        --user-group --groups gpio,audio "$SERVICE_USER"
 else
-    usermod --append --groups gpio "$SERVICE_USER"
+    usermod --append --groups gpio,audio "$SERVICE_USER"
 fi
 
 say "installing the bridge into $VENV (takes a few minutes on a Pi Zero 2 W)"

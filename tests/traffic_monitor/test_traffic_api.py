@@ -75,9 +75,10 @@ def test_traffic_history_in_one_second_steps(served):
     response = api.get("/v1/speakers/kitchen/traffic", params={"from": at - 5, "to": at + 10})
     assert response.status_code == 200
     history = response.json()
-    assert set(history) == {"speaker_id", "t0", "step", "up", "down"}
+    assert set(history) == {"speaker_id", "t0", "step", "up", "down", "level", "speech"}
     assert (history["speaker_id"], history["t0"], history["step"]) == ("kitchen", at - 5, 1.0)
     assert len(history["up"]) == len(history["down"]) == 15
+    assert history["level"] == history["speech"] == [None] * 15  # this bridge has no microphone
     assert history["up"][5] == pytest.approx(76_000, rel=0.1)
     assert [round(v / 1000) for v in history["up"][6:9]] == pytest.approx([39, 36, 35], abs=4)
     assert all(v < 2_000 for v in history["up"][:5])
@@ -179,7 +180,7 @@ def test_the_simulated_demo_bridge_measures_simulated_speakers(data_dir, pin_fac
         assert monitor.speaker_ids == ("kitchen", "bedroom", "living-room")
         feed = monitor.subscribe_samples()
         got: list[dict] = []
-        wait_until(lambda: got.extend(feed.drain()) or len(got) >= 6)
+        wait_until(lambda: got.extend(r for r in feed.drain() if r["type"] == "sample") or len(got) >= 6)
         # Fail-closed start: every demo speaker is muted, and the samples say so.
         assert all(sample["muted"] for sample in got)
         feed.close()
