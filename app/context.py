@@ -140,8 +140,8 @@ class DemoBridgeProcess:
         if self._process is not None:
             return
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "device_bridge", "serve", "--simulate", "--data-dir", str(self.data_dir),
-             "--port", "0"],
+            [sys.executable, "-m", "device_bridge", "serve", "--simulate", "--tour", "--data-dir",
+             str(self.data_dir), "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=_port, metavar="P", help="TCP port (default: the config's, 8443); 0 picks a free one"
     )
     serve.add_argument("--no-advertise", action="store_true", help="do not advertise the bridge over mDNS")
+    serve.add_argument(
+        "--tour", action="store_true",
+        help="with --simulate: seed a past week of activations and a day of history on first start, and show "
+             "a request, a misactivation and a failed mute within the first minute (the app's demo uses it)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug details")
 
     pair_code = commands.add_parser(
@@ -177,6 +183,8 @@ def _serve(args: argparse.Namespace) -> int:
     from device_bridge.paths import DataDirError, default_data_dir
     from device_bridge.service import BridgeService
 
+    if args.tour and not args.simulate:
+        return _fail("--tour needs --simulate: it plays with simulated speakers only", 2)
     pin_factory = None
     if args.simulate:
         # 127.0.0.1 only: the demo bridge never shows itself (or its API) on the real network.
@@ -201,8 +209,11 @@ def _serve(args: argparse.Namespace) -> int:
     service = BridgeService(config, data_dir, port=port, pin_factory=pin_factory, advertise=not args.no_advertise,
                             simulate_speakers=args.simulate)
     status = 0
+    tour = None
     try:
         service.start()
+        if args.tour:
+            tour = _start_tour(service)
         code = service.pairing_code()
         print(f"{config.name} (bridge id {service.bridge_id}) on {service.url}", flush=True)
         print(f"certificate fingerprint: {grouped(service.fingerprint)}", flush=True)
@@ -226,6 +237,8 @@ def _serve(args: argparse.Namespace) -> int:
         status = _fail(str(err), 1)
     finally:
         _ignore_stop_signals()
+        if tour is not None:
+            tour.stop()
         service.stop()
         _close_pin_factory(pin_factory)
         for sig, handler in previous.items():
@@ -233,6 +246,20 @@ def _serve(args: argparse.Namespace) -> int:
     if status == 0:
         print("bridge stopped", flush=True)
     return status
+
+
+def _start_tour(service: Any) -> Any:
+    """Seed the simulated bridge's history (first start only) and start the demo tour."""
+    import time
+
+    from device_bridge.simulate.tour import DemoTour, seed_history
+
+    microphone = getattr(service, "microphone", None)
+    seed_history(service.store, [s.id for s in service.config.speakers], time.time(),
+                 mic_id=getattr(microphone, "mic_id", None))
+    tour = DemoTour(service.engine, service.engine.monitor.source)
+    tour.start()
+    return tour
 
 
 def _close_pin_factory(factory: object) -> None:
