@@ -6,7 +6,14 @@ import logging
 from dataclasses import replace
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.devices import Device, DeviceStatus
 from ui import theme
 from ui.adapters import RegistryAdapter
+from ui.alerts import AlertNotifier
 from ui.bridge_adapter import BridgeAdapter
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.add_device import AddDeviceDialog
@@ -62,6 +70,7 @@ class MainWindow(QMainWindow):
         navigation: the page list on the left; `stack` holds the pages in the same order.
         pages: page key -> page widget.
         overview_page, speakers_page, bridges_page: the pages with live content.
+        optouts_page: the Opt-outs page; its `reminders_due` becomes a tray notification (`_optouts_reminder`).
         tray: the TrayIcon (inert without a system tray).
         discovery_label, counts_label: the status bar texts.
         page_actions: Ctrl+1..7, one per page.
@@ -115,6 +124,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
+        self.alerts = AlertNotifier(self, self.tray, self.bridge_adapter, lambda: self.ctx.settings)
+        self.alerts.open_requested.connect(self.open_activation)
         self.model.changed.connect(self._update_counts)
         self._update_counts()
         self._bridges_changed()
@@ -124,7 +135,9 @@ class MainWindow(QMainWindow):
     def _build_pages(self) -> None:
         settings = self.ctx.settings
         self.overview_page = OverviewPage(
-            self.model, show_speakers=lambda: self.show_page("speakers"), add_speaker=self.add_speaker
+            self.model, show_speakers=lambda: self.show_page("speakers"), add_speaker=self.add_speaker,
+            adapter=self.bridge_adapter, activations=getattr(self.ctx, "activations", None),
+            show_activity=self.show_activity_today, show_optouts=self.show_due_optouts,
         )
         self.speakers_page = SpeakersPage(self.model, show_other_devices=settings.show_other_devices)
         self.speakers_page.rename_requested.connect(self.rename_device)
@@ -136,12 +149,19 @@ class MainWindow(QMainWindow):
             self.bridge_adapter.bridge_updated.connect(self._bridges_changed)
             self.bridge_adapter.bridge_removed.connect(self._bridges_changed)
             self.bridge_adapter.alarm.connect(self._bridge_alarm)
+        self.activity_page = ActivityPage(show_bridges=lambda: self.show_page("bridges"),
+                                          adapter=self.bridge_adapter, ctx=self.ctx)
+        self.activity_page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.optouts_page = OptOutsPage(self.ctx, adapter=self.bridge_adapter, model=self.model)
+        self.optouts_page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.optouts_page.reminders_due.connect(self._optouts_reminder)
+        self.optouts_page.due_changed.connect(self.overview_page.set_optouts_due)
         pages = [
             self.overview_page,
             self.speakers_page,
-            LivePage(show_bridges=lambda: self.show_page("bridges")),
-            ActivityPage(),
-            OptOutsPage(),
+            LivePage(show_bridges=lambda: self.show_page("bridges"), adapter=self.bridge_adapter, ctx=self.ctx),
+            self.activity_page,
+            self.optouts_page,
             DeletionsPage(),
             self.bridges_page,
         ]
@@ -186,6 +206,10 @@ class MainWindow(QMainWindow):
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.navigation.currentRowChanged.connect(self._page_changed)
+        self.overview_page.attention_changed.connect(self._overview_attention)
+        attention = self.overview_page.attention
+        self._overview_attention(len(attention), any(a.critical for a in attention),
+                                 "\n".join(a.text for a in attention))
 
     def _build_actions(self) -> None:
         self.page_actions: list[QAction] = []
@@ -263,6 +287,11 @@ class MainWindow(QMainWindow):
     def current_page_key(self) -> str:
         return PAGE_KEYS[max(self.stack.currentIndex(), 0)]
 
+    def show_due_optouts(self) -> None:
+        """The Opt-outs page, at the first privacy setting due for a re-check."""
+        self.show_page("optouts")
+        self.optouts_page.show_first_due()
+
     def show_page(self, key: str) -> None:
         if key in self.pages:
             self.navigation.setCurrentRow(PAGE_KEYS.index(key))
@@ -329,9 +358,33 @@ class MainWindow(QMainWindow):
             f"{verb} {plural(count, 'speaker')}…" if count else "No bridge is online: nothing to mute.", 5000)
         return count
 
+    def _optouts_reminder(self, title: str, message: str) -> None:
+        """Opt-out settings are due for a re-check: a tray notification, or the status bar without a tray."""
+        if not self.tray.notify(title, message):
+            self.statusBar().showMessage(f"{title}: {message}", 10000)
+
     def _bridge_alarm(self, alarm) -> None:
-        self.statusBar().showMessage(alarm.message, 10000)
-        self.tray.notify("Earmuff bridge", alarm.message)
+        self.alerts.bridge_alarm(alarm)  # not twice: an upload-while-muted alert may have said it already
+
+    def open_activation(self, bridge_id: str, speaker_id: str, start: float) -> None:
+        """Bring the window up on the Activity page with that activation selected (an alert was clicked)."""
+        self.bring_to_front()
+        self.show_page("activity")
+        self.activity_page.show_activation(bridge_id, speaker_id, start)
+
+    def show_activity_today(self, key: tuple[str, str]) -> None:
+        self.show_page("activity")
+        self.activity_page.set_filters(speaker=key, range_key="today", flagged_only=False)
+
+    def _overview_attention(self, count: int, critical: bool, summary: str) -> None:
+        """The Overview's entry in the page list counts what needs attention."""
+        item = self.navigation.item(PAGE_KEYS.index("overview"))
+        title = self.overview_page.page_title
+        item.setText(f"{title}  \u26a0 {count}" if count else title)
+        item.setForeground(QColor("#c62828") if critical else self.navigation.palette().text())
+        item.setToolTip(f"{title} (Ctrl+1)" + (f"\nNeeds attention:\n{summary}" if count else ""))
+        item.setData(Qt.ItemDataRole.AccessibleTextRole,
+                     f"{title}, {count} need{'s' if count == 1 else ''} attention" if count else title)
 
     # -- dialogs ----------------------------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -341,6 +394,7 @@ class MainWindow(QMainWindow):
 
     def _settings_saved(self, settings) -> None:
         self.speakers_page.set_show_other_devices(settings.show_other_devices)
+        self.pages["live"].apply_settings(settings)
         self.discovery_label.setText(self._discovery_text())
         self.statusBar().showMessage("Settings saved.", 4000)
 

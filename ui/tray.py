@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
@@ -20,6 +21,7 @@ class TrayIcon(QObject):
         menu: its context menu, or None.
         mute_all_action, unmute_all_action: "Mute all" / "Unmute all" (every speaker of every online
             bridge); None without a tray. Disabled until `set_bridges_online(True)`.
+        last_message: (title, message, icon) of the last notification shown, for tests and logs.
 
     Signals:
         show_requested(): the user clicked the icon or chose "Show Earmuff".
@@ -38,6 +40,8 @@ class TrayIcon(QObject):
         self.menu: QMenu | None = None
         self.mute_all_action: QAction | None = None
         self.unmute_all_action: QAction | None = None
+        self.last_message: tuple[str, str, QSystemTrayIcon.MessageIcon] | None = None
+        self._on_click: Callable[[], None] | None = None
         if not self.available:
             log.info("no system tray on this desktop; closing the window will quit Earmuff")
             return
@@ -61,6 +65,7 @@ class TrayIcon(QObject):
         self.icon.setToolTip("Earmuff")
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
+        self.icon.messageClicked.connect(self.message_clicked)
         self.icon.show()
 
     def set_bridges_online(self, online: bool) -> None:
@@ -75,12 +80,26 @@ class TrayIcon(QObject):
         if self.icon is not None:
             self.icon.setToolTip(text)
 
-    def notify(self, title: str, message: str) -> bool:
-        """Show a desktop notification; False when there is no tray to show it from."""
+    def notify(self, title: str, message: str, *,
+               icon: QSystemTrayIcon.MessageIcon = QSystemTrayIcon.MessageIcon.Information,
+               on_click: Callable[[], None] | None = None) -> bool:
+        """Show a desktop notification; False when there is no tray to show it from.
+
+        `on_click()` runs if the user clicks this notification. Only the newest one is clickable
+        (the platform says a message was clicked, not which), so each call replaces the last callback.
+        """
         if self.icon is None or not self.icon.supportsMessages():
             return False
-        self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 8000)
+        self._on_click = on_click
+        self.last_message = (title, message, icon)
+        self.icon.showMessage(title, message, icon, 15000 if icon == QSystemTrayIcon.MessageIcon.Critical else 8000)
         return True
+
+    def message_clicked(self) -> None:
+        """The newest notification was clicked: do what it offered (once)."""
+        callback, self._on_click = self._on_click, None
+        if callback is not None:
+            callback()
 
     def hide(self) -> None:
         if self.icon is not None:

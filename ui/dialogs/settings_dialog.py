@@ -8,19 +8,28 @@ from dataclasses import replace
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from app.activations import FLAG_TEXT
+from app.audio import list_input_devices
 from app.discovery.browser import DiscoveryError
-from app.settings import REQUERY_RANGE_S, RESOLVE_TIMEOUT_RANGE_S, Settings
+from app.settings import (
+    ALERT_INTERVAL_RANGE_S,
+    REQUERY_RANGE_S,
+    RESOLVE_TIMEOUT_RANGE_S,
+    Settings,
+)
 from ui import theme
 
 log = logging.getLogger(__name__)
@@ -35,6 +44,8 @@ class SettingsDialog(QDialog):
     Attributes:
         requery_spin, resolve_spin, interfaces_edit: discovery.
         show_other_check, notify_check, tray_check: behaviour.
+        mic_check, mic_combo: this computer's microphone for the Live page (on or off, which one).
+        alert_checks: Settings field -> its checkbox (alert_while_muted, ...); alert_interval_spin: the rate limit.
         error_label: the current problem, if any.
 
     Signals:
@@ -106,6 +117,8 @@ class SettingsDialog(QDialog):
             self.notify_check.setEnabled(False)
         column.addWidget(self.tray_check)
         layout.addWidget(behaviour)
+        layout.addWidget(self._build_microphone(settings))
+        layout.addWidget(self._build_alerts(settings, tray_available))
 
         self.error_label = theme.paragraph("", self, role="error")
         self.error_label.setAccessibleName("Error")
@@ -128,6 +141,9 @@ class SettingsDialog(QDialog):
             "resolve_timeout_s": (self.resolve_spin, "Wait for a device's details"),
             "discovery_interfaces": (self.interfaces_edit, "Listen on"),
         }
+        # WORKAROUND: shown at its minimum size hint, which leaves out the wrapped labels' height for width,
+        # the dialog squeezed every section; its size hint counts them.
+        self.resize(self.sizeHint())
 
     def edited(self) -> Settings:
         """The current settings with this dialog's values (not validated)."""
@@ -139,6 +155,8 @@ class SettingsDialog(QDialog):
             show_other_devices=self.show_other_check.isChecked(),
             notify_new_speakers=self.notify_check.isChecked(),
             close_to_tray=self.tray_check.isChecked(),
+            **self._microphone_values(),
+            **self._alert_values(),
         )
 
     def restore_defaults(self) -> None:
@@ -151,6 +169,89 @@ class SettingsDialog(QDialog):
             self.notify_check.setChecked(defaults.notify_new_speakers)
         if self.tray_check.isEnabled():
             self.tray_check.setChecked(defaults.close_to_tray)
+        self._restore_microphone(defaults)
+        self._restore_alerts(defaults)
+
+    # -- microphone -------------------------------------------------------------------------------------
+    def _build_microphone(self, settings: Settings) -> QGroupBox:
+        """This computer's microphone for the Live page: on or off, and which one."""
+        box = QGroupBox("Microphone", self)
+        column = QVBoxLayout(box)
+        self.mic_check = QCheckBox("Use this computer's &microphone for speakers whose bridge has none", box)
+        self.mic_check.setChecked(settings.desktop_mic_enabled)
+        column.addWidget(self.mic_check)
+        form = QFormLayout()
+        self.mic_combo = QComboBox(box)
+        self.mic_combo.setAccessibleName("Microphone to use")
+        self.mic_combo.addItem("The system's default microphone", "")
+        devices = list_input_devices()
+        for device in devices:
+            self.mic_combo.addItem(device.name + (" (default)" if device.is_default else ""), device.name)
+        if settings.desktop_mic_device and self.mic_combo.findData(settings.desktop_mic_device) < 0:
+            self.mic_combo.addItem(f"{settings.desktop_mic_device} (not connected)", settings.desktop_mic_device)
+        self.mic_combo.setCurrentIndex(max(0, self.mic_combo.findData(settings.desktop_mic_device)))
+        form.addRow("Mi&crophone:", self.mic_combo)
+        column.addLayout(form)
+        if not devices:
+            column.addWidget(theme.paragraph("No microphone is connected to this computer right now.", box,
+                                             role="hint"))
+        column.addWidget(theme.paragraph(
+            "Earmuff only measures how loud the room is and whether someone is speaking, in memory, while the "
+            "Live page is open. Audio is never recorded, stored or sent anywhere.", box, role="hint"))
+        self.mic_combo.setEnabled(self.mic_check.isChecked())
+        self.mic_check.toggled.connect(self.mic_combo.setEnabled)
+        return box
+
+    def _microphone_values(self) -> dict:
+        return {"desktop_mic_enabled": self.mic_check.isChecked(),
+                "desktop_mic_device": str(self.mic_combo.currentData() or "")}
+
+    def _restore_microphone(self, defaults: Settings) -> None:
+        self.mic_check.setChecked(defaults.desktop_mic_enabled)
+        self.mic_combo.setCurrentIndex(max(0, self.mic_combo.findData(defaults.desktop_mic_device)))
+
+    # -- alerts -----------------------------------------------------------------------------------------
+    def _build_alerts(self, settings: Settings, tray_available: bool) -> QGroupBox:
+        """Which flagged uploads raise a notification, and how often at most per speaker."""
+        box = QGroupBox("Alerts", self)
+        column = QVBoxLayout(box)
+        self.alert_checks: dict[str, QCheckBox] = {}
+        column.addWidget(QLabel("Alert me when:", box))
+        for field, text in (
+            ("alert_while_muted", "A muted speaker uploads &anyway: the mute did not hold (critical)"),
+            ("alert_during_schedule", "A speaker uploads during its &quiet time (a mute schedule)"),
+            ("alert_no_speech_nearby", "A speaker uploads while the room microphone hears &nobody (a false wake-up)"),
+        ):
+            check = QCheckBox(text, box)
+            check.setChecked(getattr(settings, field))
+            check.setToolTip(FLAG_TEXT[field.removeprefix("alert_")])
+            column.addWidget(check)
+            self.alert_checks[field] = check
+        form = QFormLayout()
+        self.alert_interval_spin = QSpinBox(box)
+        self.alert_interval_spin.setRange(*ALERT_INTERVAL_RANGE_S)
+        self.alert_interval_spin.setSingleStep(10)
+        self.alert_interval_spin.setSuffix(" s")
+        self.alert_interval_spin.setValue(settings.alert_min_interval_s)
+        self.alert_interval_spin.setAccessibleName("At most one alert per speaker and kind every, in seconds")
+        self.alert_interval_spin.setToolTip(
+            "A speaker that keeps misfiring raises one alert in this time; the next one says how many more came.")
+        form.addRow("At most one alert per speaker and kind e&very:", self.alert_interval_spin)
+        column.addLayout(form)
+        if not tray_available:
+            column.addWidget(theme.paragraph(
+                "This desktop has no system tray: alerts appear in the window's status bar instead.", box,
+                role="hint"))
+        return box
+
+    def _alert_values(self) -> dict:
+        return {**{field: check.isChecked() for field, check in self.alert_checks.items()},
+                "alert_min_interval_s": self.alert_interval_spin.value()}
+
+    def _restore_alerts(self, defaults: Settings) -> None:
+        for field, check in self.alert_checks.items():
+            check.setChecked(getattr(defaults, field))
+        self.alert_interval_spin.setValue(defaults.alert_min_interval_s)
 
     def accept(self) -> None:
         settings = self.edited()
