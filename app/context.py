@@ -19,6 +19,9 @@ from app.discovery.browser import Discovery
 from app.discovery.fingerprints import Fingerprinter
 from app.discovery.session import build_discovery
 from app.logging_setup import setup_logging
+from app.optouts.account_secrets import AccountSecrets
+from app.optouts.catalog import load_catalog
+from app.optouts.tracker import OptOutTracker
 from app.paths import resolve_data_dir
 from app.registry import DeviceRegistry
 from app.secrets import KeyringSecretStore, MemorySecretStore, SecretStore
@@ -200,6 +203,8 @@ class AppContext:
         bridges: the BridgeManager (paired bridges, their links and commands).
         activations: the cache of every bridge's activations (reads; writes go through the recorder).
         activation_recorder: keeps that cache in step with the bridges; tells its listeners of changes.
+        optouts: the OptOutTracker (vendor accounts, confirmed privacy settings, history; the Opt-outs page).
+        account_secrets: the accounts' e-mail addresses, in the keyring (memory in the demo).
         demo_bridge: the demo's bridge process (None outside the demo).
         startup_error: a storage problem met at start (the old file was moved aside), for the UI to show once.
     """
@@ -245,6 +250,8 @@ class AppContext:
         self.activation_recorder = ActivationRecorder(self.writer, self.bridges.speaker_name)
         self.bridges.add_listener(self.activation_recorder)
         self.writer.submit(lambda conn: ActivationRepository(conn).prune(time.time() - APP_RETENTION_S, conn))
+        self.optouts = OptOutTracker(database, load_catalog())
+        self.account_secrets = AccountSecrets(MemorySecretStore() if demo else None)
         self.demo_bridge = demo_bridge
         if demo_bridge is not None:
             demo_bridge.on_ready = self._demo_bridge_ready
@@ -380,6 +387,7 @@ class AppContext:
             self.demo_bridge.stop()
         if self._simulator is not None:
             self._simulator.stop()
+        self.account_secrets.close()
         self.writer.close()
         self.database.close()
         log.info("Earmuff closed")

@@ -94,12 +94,61 @@ CREATE TABLE activations (
 CREATE INDEX activations_by_start ON activations (start);
 """
 
+_V5_OPTOUTS = """
+CREATE TABLE optout_accounts (
+    account_id  INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: it names the account's keyring entry
+    vendor      TEXT NOT NULL,                     -- the opt-out catalog's vendor id ("amazon")
+    label       TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    has_email   INTEGER NOT NULL DEFAULT 0         -- an e-mail for it is in the keyring (never here)
+);
+CREATE TABLE optout_account_speakers (
+    account_id  INTEGER NOT NULL REFERENCES optout_accounts (account_id) ON DELETE CASCADE,
+    speaker_key TEXT NOT NULL,                     -- "device:<device id>" or "bridge:<bridge id>/<speaker id>"
+    name        TEXT NOT NULL,                     -- the speaker's name when linked
+    linked_at   REAL NOT NULL,
+    PRIMARY KEY (account_id, speaker_key)
+);
+CREATE TABLE optout_confirmations (
+    account_id   INTEGER NOT NULL REFERENCES optout_accounts (account_id) ON DELETE CASCADE,
+    setting_id   TEXT NOT NULL,                    -- "amazon.sidewalk"
+    target       TEXT NOT NULL DEFAULT '',         -- '' for the account, a speaker key for per-device settings
+    value        TEXT NOT NULL,
+    protective   INTEGER NOT NULL,
+    confirmed_at REAL NOT NULL,
+    note         TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL,                    -- the catalog entry's hash when confirmed
+    PRIMARY KEY (account_id, setting_id, target)
+);
+CREATE TABLE optout_history (
+    entry_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at            REAL NOT NULL,
+    actor         TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    summary       TEXT NOT NULL,
+    account_id    INTEGER,                         -- no foreign key: history outlives the account
+    account_label TEXT NOT NULL DEFAULT '',
+    setting_id    TEXT NOT NULL DEFAULT '',
+    target        TEXT NOT NULL DEFAULT '',
+    before        TEXT,                            -- JSON
+    after         TEXT,                            -- JSON
+    undone_by     INTEGER
+);
+CREATE TABLE optout_catalog_seen (
+    setting_id   TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    content      TEXT NOT NULL,                    -- JSON of the hashed fields, to say what changed
+    seen_at      REAL NOT NULL
+);
+"""
+
 
 MIGRATIONS: list[Migration] = [
     _V1_SETTINGS_AND_DEVICES,  # 0 -> 1
     _v2_rooms,                 # 1 -> 2
     _V3_BRIDGES,               # 2 -> 3
     _V4_ACTIVATIONS,           # 3 -> 4
+    _V5_OPTOUTS,               # 4 -> 5
 ]
 
 LATEST = len(MIGRATIONS)

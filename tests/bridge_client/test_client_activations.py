@@ -12,6 +12,7 @@ from client_helpers import WAIT_S
 
 from app.activations import ActivationRecord
 from app.bridge_client.pairing import probe
+from app.storage import SCHEMA_VERSION
 from app.storage.activation_recorder import ActivationRecorder
 from app.storage.activations_repo import ActivationRepository
 from app.storage.database import Database
@@ -218,7 +219,7 @@ def test_a_v3_file_keeps_its_bridges_and_gains_the_activation_cache(tmp_path):
     conn.commit()
     conn.close()
     with Database.open(path) as db:
-        assert db.schema_version == 4 and db.backup_path is not None
+        assert db.schema_version == SCHEMA_VERSION and db.backup_path is not None
         assert db.connection.execute("SELECT name FROM bridges").fetchall() == [("Hall",)]
         repo = ActivationRepository(db)
         assert repo.query() == [] and repo.latest_start("b1") is None
