@@ -35,6 +35,11 @@ The file is TOML, read with `tomllib`. Every key, with its default::
     device = ""                        # the input device's name, or part of it; "" = the default input
     speakers = ["kitchen"]             # ids of the speakers it is near (default: every speaker)
 
+    [destinations]                     # optional: where each speaker sends data (needs traffic_source "nftables")
+    interface = "wlan0"                # required: the speaker-facing interface; DNS answers and TLS server
+                                       # names are read there (needs CAP_NET_RAW)
+    enabled = true                     # false: keep the section but observe nothing (default true)
+
 The microphone tells whether anyone spoke around an activation (`no_speech_nearby`) and gives the app the
 room's sound level; audio is measured in memory and never stored or sent.
 
@@ -125,6 +130,13 @@ class MicrophoneConfig:
 
 
 @dataclass(frozen=True)
+class DestinationsConfig:
+    """[destinations]: observe where each speaker sends data on the speaker-facing interface."""
+
+    interface: str
+
+
+@dataclass(frozen=True)
 class BridgeConfig:
     """The whole bridge: its name, time zone, where it listens, its speakers, and how traffic is measured."""
 
@@ -138,6 +150,7 @@ class BridgeConfig:
     retention_days: int = 90
     traffic_history_hours: int = 24
     microphone: MicrophoneConfig | None = None
+    destinations: DestinationsConfig | None = None
 
     def speaker(self, speaker_id: str) -> SpeakerConfig:
         """The speaker with this id; KeyError if there is none."""
@@ -149,7 +162,7 @@ class BridgeConfig:
 
 _BRIDGE_KEYS = (
     "name", "timezone", "listen", "port", "pairing_button_pin", "speaker", "traffic_source", "retention_days",
-    "traffic_history_hours", "microphone",
+    "traffic_history_hours", "microphone", "destinations",
 )
 _MICROPHONE_KEYS = ("enabled", "device", "speakers")
 _SPEAKER_KEYS = (
@@ -229,7 +242,26 @@ def parse_config(data: dict[str, Any]) -> BridgeConfig:
         retention_days=_integer(data, "retention_days", "", 90, 1, 3650, "a number of days"),
         traffic_history_hours=_integer(data, "traffic_history_hours", "", 24, 1, 168, "a number of hours"),
         microphone=_microphone(data, speakers),
+        destinations=_destinations(data, speakers),
     )
+
+
+def _destinations(data: dict[str, Any], speakers: list[SpeakerConfig]) -> DestinationsConfig | None:
+    if "destinations" not in data:
+        return None
+    raw = data["destinations"]
+    if not isinstance(raw, dict):
+        raise ConfigError("destinations", "write it as a [destinations] table (one pair of brackets)")
+    _reject_unknown(raw, ("enabled", "interface"), "destinations")
+    if not _flag(raw, "enabled", "destinations.", True):
+        return None
+    if "interface" not in raw:
+        raise ConfigError("destinations.interface", 'missing: the interface the speakers are on, like "wlan0"')
+    interface = _interface(raw, "destinations.")
+    if _traffic_source(data, speakers) != "nftables":
+        raise ConfigError("destinations", 'needs traffic_source = "nftables" (and speakers with mac or ip): the '
+                                          "bytes per destination are counted in the bridge's nftables table")
+    return DestinationsConfig(interface=interface)
 
 
 def _microphone(data: dict[str, Any], speakers: list[SpeakerConfig]) -> MicrophoneConfig | None:

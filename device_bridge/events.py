@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("mute_changed", "alarm", "schedule_changed", "activation_started", "activation_ended", "heartbeat")
+EVENT_TYPES = ("mute_changed", "alarm", "schedule_changed", "activation_started", "activation_ended", "heartbeat",
+               "new_destination_org", "blocks_changed")
 KEEP_IN_MEMORY = 1000
 SUBSCRIPTION_QUEUE = 1000
 
@@ -38,7 +39,9 @@ class Event:
         speaker_id: the speaker concerned, if any.
         data: JSON-able details (mute_changed: the MuteState as a dict; alarm: {"message", "level"};
             schedule_changed: {"schedule": {...} or None, "id"}; activation_started: {"start", "confidence",
-            "flags"}; activation_ended: the activation as stored, with its "id").
+            "flags"}; activation_ended: the activation as stored, with its "id"; new_destination_org: a
+            speaker's first traffic to an organisation or unknown domain, {"organisation", "domain", "name",
+            "time", "known", "hosting"}; blocks_changed: {"block_id", "action", "kind", "value"}).
     """
 
     seq: int

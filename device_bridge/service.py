@@ -106,6 +106,8 @@ class BridgeService:
     `traffic_options` go to the TrafficMonitor. A SimulatedTrafficSource follows the engine's commanded mute.
     `microphone_source(on_reading=..., on_status=...)` replaces what meters the config's `[microphone]`
     (by default a MicrophoneMeter on its device, or a SimulatedMicrophone beside simulated speakers).
+    `destinations` (None without `[destinations]` or simulated traffic) tracks where the speakers send data;
+    `destination_options` go to its DestinationTracker.
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class BridgeService:
         traffic_options: dict[str, Any] | None = None,
         nft_command: tuple[str, ...] = ("nft",),
         microphone_source: Callable[..., Any] | None = None,
+        destination_options: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
@@ -139,6 +142,7 @@ class BridgeService:
         self._traffic_options = traffic_options
         self._nft_command = tuple(nft_command)
         self._microphone_source = microphone_source
+        self._destination_options = destination_options
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._started = False
@@ -146,6 +150,7 @@ class BridgeService:
         self.store: Any = None
         self.engine: Any = None
         self.microphone: Any = None
+        self.destinations: Any = None
         self.pairing: PairingManager | None = None
         self.identity: BridgeIdentity | None = None
         self.app: Any = None
@@ -247,9 +252,14 @@ class BridgeService:
             from device_bridge.mute.simulated import follow_outputs
 
             self._simulated = follow_outputs(self.engine)
+        self.destinations = self._destination_tracker(nft_table, source)
+        if self.destinations is not None:
+            self.destinations.prepare()  # its blocks go into the table the engine installs
         self.engine.start()  # the pins hold the persisted state from here on, before anyone is served
         if self.microphone is not None:
             self.microphone.start()
+        if self.destinations is not None:
+            self.destinations.start()
 
         self.pairing = PairingManager(
             self.store, self.data_dir, Authenticator(self.store, clock=self._clock),
@@ -257,7 +267,8 @@ class BridgeService:
         )
         self.pairing.start()
         self.app = create_app(self.engine, self.store, self.identity, self.pairing,
-                              heartbeat_s=self._heartbeat_s, clock=self._clock, microphone=self.microphone)
+                              heartbeat_s=self._heartbeat_s, clock=self._clock, microphone=self.microphone,
+                              destinations=self.destinations)
         self._serve()
         self._pairing_thread = threading.Thread(target=self._pairing_loop, name="earmuff-pairing-timer", daemon=True)
         self._pairing_thread.start()
@@ -276,7 +287,8 @@ class BridgeService:
         config = self.config
         table = None
         if config.traffic_source == "nftables" or any(s.network_mute or s.driver == "network" for s in config.speakers):
-            table = NftTable(matchable(config.speakers), nft=self._nft_command)
+            table = NftTable(matchable(config.speakers), nft=self._nft_command,
+                             destinations=config.destinations is not None)
         if self._traffic_source is not None:
             return table, self._traffic_source
         if config.traffic_source == "nftables":
@@ -292,6 +304,27 @@ class BridgeService:
             return table, SimulatedTrafficSource(config.speakers, clock=self._clock, seed=seed,
                                                  behaviour=DEMO_BEHAVIOUR)
         return table, None
+
+    def _destination_tracker(self, nft_table: Any, traffic_source: Any) -> Any:
+        """The DestinationTracker: on the nftables table with `[destinations]`, on synthetic destinations beside
+        simulated traffic, else None."""
+        from device_bridge.destinations.tracker import DestinationTracker
+
+        config = self.config
+        options = dict(self._destination_options or {})
+        if config.destinations is not None and nft_table is not None:
+            backend = nft_table
+            options.setdefault("interface", config.destinations.interface)
+        elif hasattr(traffic_source, "read_streams") and (self._traffic_source is None or options):
+            # --simulate; a test that brings its own simulated source asks with destination_options.
+            from device_bridge.destinations.simulated import SimulatedDestinations
+
+            backend = SimulatedDestinations(traffic_source, config.speakers, clock=self._clock)
+        else:
+            return None
+        return DestinationTracker(config.speakers, backend, store=self.store, events=self.engine.events,
+                                  clock=self._clock, history_hours=config.traffic_history_hours,
+                                  retention_days=config.retention_days, **options)
 
     def _room_microphone(self, traffic_source: Any) -> Any:
         """The RoomMicrophone of the config's [microphone], or None without one."""
@@ -394,6 +427,8 @@ class BridgeService:
             self.pairing.close()
         if self.microphone is not None:
             self.microphone.stop()
+        if self.destinations is not None:
+            self.destinations.stop()
         if self.engine is not None:
             self.engine.stop()
         if self._simulated is not None:

@@ -1,6 +1,7 @@
 """The bridge's one SQLite file (bridge.db): commanded mute states, schedules, tokens, events, a key/value
 table, detected activations, each speaker's 1-second traffic history and the room microphone's 1-second
-level and speech history.
+level and speech history; and the destination tables, which device_bridge/destinations/repository.py reads
+and writes through `transaction()` and `query()`.
 
 Durability: WAL with `synchronous=FULL`, and every acknowledged change (mute state, schedule, token)
 is committed before its method returns, so neither kill -9 nor a power cut loses it. Bookkeeping that
@@ -26,6 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,6 +125,57 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (mic_id, second)
     ) WITHOUT ROWID;
     CREATE INDEX mic_history_second ON mic_history (second);
+    """,
+    # Destinations (device_bridge/destinations/repository.py): names, addresses, byte counts and times only.
+    """
+    CREATE TABLE destinations (
+        speaker_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        organisation TEXT,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        bytes_up INTEGER NOT NULL,
+        bytes_down INTEGER NOT NULL,
+        PRIMARY KEY (speaker_id, name)
+    ) WITHOUT ROWID;
+    CREATE INDEX destinations_last_seen ON destinations (last_seen);
+    CREATE TABLE destination_addresses (
+        speaker_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        address TEXT NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        PRIMARY KEY (speaker_id, name, address)
+    ) WITHOUT ROWID;
+    CREATE INDEX destination_addresses_last_seen ON destination_addresses (last_seen);
+    CREATE TABLE destination_traffic (
+        speaker_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        bytes_up INTEGER NOT NULL,
+        bytes_down INTEGER NOT NULL,
+        PRIMARY KEY (speaker_id, step, start, name)
+    ) WITHOUT ROWID;
+    CREATE INDEX destination_traffic_start ON destination_traffic (step, start);
+    CREATE TABLE activation_destinations (
+        activation_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        organisation TEXT,
+        bytes_up INTEGER NOT NULL,
+        bytes_down INTEGER NOT NULL,
+        PRIMARY KEY (activation_id, name)
+    ) WITHOUT ROWID;
+    CREATE TABLE destination_blocks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        speaker_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('name', 'organisation', 'preset')),
+        value TEXT NOT NULL,
+        created REAL NOT NULL,
+        dropped_packets INTEGER NOT NULL DEFAULT 0,
+        dropped_bytes INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (speaker_id, kind, value)
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -250,6 +303,15 @@ class BridgeStore:
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
             return self._connection().execute(sql, params).fetchall()
+
+    def transaction(self, *, durable: bool = True) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction on the store's connection, for repositories of other aggregates (like
+        device_bridge/destinations/repository.py): committed when the block ends, fsynced if `durable`."""
+        return self._write(durable=durable)
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of one read, for repositories of other aggregates."""
+        return self._read(sql, params)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:

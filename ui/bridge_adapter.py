@@ -78,6 +78,12 @@ class _Forwarder:
     def activations_changed(self) -> None:
         self._emit("activations_changed")
 
+    def new_destination_org(self, news) -> None:
+        self._emit("new_destination_org", news)
+
+    def blocks_changed(self, bridge_id: str, speaker_id: str) -> None:
+        self._emit("blocks_changed", bridge_id, speaker_id)
+
 
 class BridgeAdapter(QObject):
     """Listens to a BridgeManager and re-emits its news as signals; runs its commands for the widgets.
@@ -91,6 +97,8 @@ class BridgeAdapter(QObject):
         samples_arrived(list): stream sample and mic records (dicts with "bridge_id" added), oldest first.
         activation_event(str bridge_id, str kind, dict data): "activation_started" or "activation_ended".
         activations_changed(): the app's activation cache has new or changed rows (needs `recorder`).
+        new_destination_org(NewOrganisation): a speaker sent data to an organisation for the first time.
+        blocks_changed(str bridge_id, str speaker_id): a speaker's destination blocks changed.
     """
 
     bridge_updated = Signal(object)
@@ -102,6 +110,8 @@ class BridgeAdapter(QObject):
     samples_arrived = Signal(list)
     activation_event = Signal(str, str, dict)
     activations_changed = Signal()
+    new_destination_org = Signal(object)
+    blocks_changed = Signal(str, str)
     _finished = Signal(int, object)  # request id, Outcome: from a worker thread to the GUI thread
     _samples_waiting = Signal()      # from a stream thread: the sample queue was empty and is not now
 

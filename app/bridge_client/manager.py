@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.bridge_client import pairing as pairing_module
+from app.bridge_client.destinations import NewOrganisation
 from app.bridge_client.errors import (
     BridgeError,
     BridgeFailed,
@@ -374,6 +375,15 @@ class BridgeManager:
             data = dict(event.data)
             data.setdefault("speaker_id", event.speaker_id)
             self._notify("activation", link.record.bridge_id, event.type, data)
+        elif event.type == "new_destination_org":
+            try:
+                news = NewOrganisation.from_event(link.record.bridge_id, event.speaker_id or "", event.data)
+            except ValueError as error:
+                log.warning("bridge %s: new_destination_org event not understood: %s", link.record.bridge_id, error)
+                return
+            self._notify("new_destination_org", news)
+        elif event.type == "blocks_changed" and event.speaker_id:
+            self._notify("blocks_changed", link.record.bridge_id, event.speaker_id)
 
     def _sample(self, link: _Link, record: dict) -> None:
         self._notify("sample", link.record.bridge_id, record)
@@ -673,6 +683,43 @@ class BridgeManager:
                     callback: Callback) -> Future | None:
         """Outcome(list[dict]): the bridge's activation records overlapping [start, end]."""
         return self._run(lambda: self._call(self._link(bridge_id), lambda s: s.activations(start, end)), callback)
+
+    # -- destinations and blocks -----------------------------------------------------------------------
+    def destinations(self, bridge_id: str, speaker_id: str, callback: Callback, *, start: float | None = None,
+                     end: float | None = None) -> Future | None:
+        """Outcome(list[Destination]): where the speaker sent data (all kept, or in [start, end))."""
+        return self._on_bridge(bridge_id, lambda s: s.destinations(speaker_id, start, end), callback)
+
+    def destination_history(self, bridge_id: str, speaker_id: str, start: float, end: float,
+                            callback: Callback) -> Future | None:
+        """Outcome(DestinationHistory): the speaker's bytes per organisation over time."""
+        return self._on_bridge(bridge_id, lambda s: s.destination_history(speaker_id, start, end), callback)
+
+    def activation_destinations(self, bridge_id: str, activation_id: int, callback: Callback) -> Future | None:
+        """Outcome(ActivationDestinations): which destinations received one activation's bytes."""
+        return self._on_bridge(bridge_id, lambda s: s.activation_destinations(activation_id), callback)
+
+    def blocks(self, bridge_id: str, speaker_id: str, callback: Callback) -> Future | None:
+        """Outcome(list[Block]): the speaker's destination blocks with their drop counts."""
+        return self._on_bridge(bridge_id, lambda s: s.blocks(speaker_id), callback)
+
+    def add_block(self, bridge_id: str, speaker_id: str, kind: str, value: str,
+                  callback: Callback | None = None) -> Future | None:
+        """Outcome(Block): block a name, an organisation or a preset for one speaker."""
+        return self._on_bridge(bridge_id, lambda s: s.add_block(speaker_id, kind, value), callback)
+
+    def remove_block(self, bridge_id: str, speaker_id: str, block_id: int,
+                     callback: Callback | None = None) -> Future | None:
+        """Outcome(None): undo a block."""
+        return self._on_bridge(bridge_id, lambda s: s.remove_block(speaker_id, block_id), callback)
+
+    def block_presets(self, bridge_id: str, callback: Callback) -> Future | None:
+        """Outcome(list[BlockPreset]): the bridge's one-click telemetry blocks, with their sources."""
+        return self._on_bridge(bridge_id, lambda s: s.block_presets(), callback)
+
+    def _on_bridge(self, bridge_id: str, action: Callable[[BridgeSession], Any],
+                   callback: Callback | None) -> Future | None:
+        return self._run(lambda: self._call(self._link(bridge_id), action), callback)
 
 
 class _WrongBridge(BridgeUnreachable):

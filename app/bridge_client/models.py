@@ -345,3 +345,9 @@ class BridgeListener(Protocol):
 
     def activations_synced(self, bridge_id: str, records: list[dict]) -> None:
         """The bridge's activation records fetched on (re)connecting."""
+
+    def new_destination_org(self, news: Any) -> None:
+        """A speaker sent data to an organisation (or unknown domain) for the first time (a NewOrganisation)."""
+
+    def blocks_changed(self, bridge_id: str, speaker_id: str) -> None:
+        """A speaker's destination blocks were added or removed (by any client)."""

@@ -25,6 +25,13 @@ from app.bridge_client.errors import (
     NotAuthorized,
     RequestRejected,
 )
+from app.bridge_client.destinations import (
+    ActivationDestinations,
+    Block,
+    BlockPreset,
+    Destination,
+    DestinationHistory,
+)
 from app.bridge_client.models import BridgeInfo, Schedule, SpeakerState, base_url
 
 log = logging.getLogger(__name__)
@@ -258,6 +265,44 @@ class BridgeSession:
         if not isinstance(data, dict) or not isinstance(data.get("up"), list):
             raise BridgeFailed("The bridge sent a traffic history Earmuff does not understand.")
         return data
+
+    # -- destinations and blocks (a bridge without [destinations] answers RequestRejected 404) -------------
+    def destinations(self, speaker_id: str, start: float | None = None, end: float | None = None) -> list[Destination]:
+        """Where the speaker sent data, busiest first: all kept, or the bytes in [start, end)."""
+        params = {k: float(v) for k, v in (("from", start), ("to", end)) if v is not None}
+        data = self._json("GET", f"/v1/speakers/{_segment(speaker_id)}/destinations", params=params)
+        return self._list(data, Destination.from_json, "destination list")
+
+    def destination_history(self, speaker_id: str, start: float, end: float) -> DestinationHistory:
+        """The speaker's bytes per organisation in minute or hour steps."""
+        data = self._json("GET", f"/v1/speakers/{_segment(speaker_id)}/destinations/history",
+                          params={"from": float(start), "to": float(end)})
+        return self._parse(DestinationHistory.from_json, data)
+
+    def activation_destinations(self, activation_id: int) -> ActivationDestinations:
+        data = self._json("GET", f"/v1/activations/{int(activation_id)}/destinations")
+        return self._parse(ActivationDestinations.from_json, data)
+
+    def blocks(self, speaker_id: str) -> list[Block]:
+        data = self._json("GET", f"/v1/speakers/{_segment(speaker_id)}/blocks")
+        return self._list(data, Block.from_json, "block list")
+
+    def add_block(self, speaker_id: str, kind: str, value: str) -> Block:
+        """Block a name ("name"), an organisation ("organisation") or a preset's names ("preset", its id)."""
+        data = self._json("POST", f"/v1/speakers/{_segment(speaker_id)}/blocks",
+                          json_body={"kind": kind, "value": value})
+        return self._parse(Block.from_json, data)
+
+    def remove_block(self, speaker_id: str, block_id: int) -> None:
+        self.request("DELETE", f"/v1/speakers/{_segment(speaker_id)}/blocks/{int(block_id)}").close()
+
+    def block_presets(self) -> list[BlockPreset]:
+        return self._list(self._json("GET", "/v1/destinations/presets"), BlockPreset.from_json, "preset list")
+
+    def _list(self, data: Any, build, what: str) -> list:
+        if not isinstance(data, list):
+            raise BridgeFailed(f"The bridge sent a {what} Earmuff does not understand.")
+        return [self._parse(build, item) for item in data]
 
     def tokens(self) -> list[dict]:
         data = self._json("GET", "/v1/tokens")

@@ -26,6 +26,7 @@ from device_bridge.api.pairing import PairingError, PairingLocked, PairingManage
 from device_bridge.api.stream import HEARTBEAT_S, StreamHub, TooManyStreams
 from device_bridge.microphone import mic_history
 from device_bridge.traffic.monitor import MAX_HISTORY_RANGE_S, activation_record, traffic_history
+from device_bridge.traffic.nft import NftError
 
 API_VERSION = 1
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /v1/pair")
@@ -42,6 +43,7 @@ class _Context:
     speakers: dict[str, Any]  # speaker id -> SpeakerConfig
     monitor: Any  # the engine's TrafficMonitor, or None when traffic is not measured
     microphone: Any  # the RoomMicrophone, or None without one
+    destinations: Any  # the DestinationTracker, or None when destinations are not tracked
     clock: Callable[[], float]
 
 
@@ -284,6 +286,136 @@ def get_traffic(
     return {**history, **mic_history(ctx.microphone, speaker_id, history["t0"], len(history["up"]))}
 
 
+# --- destinations and blocks -----------------------------------------------------------------------
+
+_NOT_TRACKED = ("this bridge does not track destinations: add a [destinations] section to its config "
+                '(with traffic_source = "nftables")')
+
+
+def _tracker(ctx: _Context, speaker_id: str | None = None) -> Any:
+    """The DestinationTracker (404 without one), after checking the speaker (404 for an unknown one)."""
+    if speaker_id is not None:
+        _state(ctx, speaker_id)
+    if ctx.destinations is None:
+        raise HTTPException(404, _NOT_TRACKED)
+    return ctx.destinations
+
+
+def _range(from_: float | None, to: float | None) -> None:
+    if from_ is not None and to is not None and to < from_:
+        raise HTTPException(400, "'to' is before 'from'")
+
+
+@protected.get(
+    "/speakers/{speaker_id}/destinations",
+    response_model=list[schemas.Destination],
+    tags=["destinations"],
+    summary="Where a speaker sent data: names, organisations, bytes up and down, first and last seen",
+    description="Without from/to: everything kept (retention as for activations). With them: the bytes in "
+                "that range (minute steps for the last traffic_history_hours, hour steps before).",
+    responses={400: _PROBLEM, 404: _PROBLEM},
+)
+def list_destinations(
+    speaker_id: str,
+    ctx: Ctx,
+    from_: Annotated[float | None, Query(alias="from", allow_inf_nan=False, description="epoch seconds")] = None,
+    to: Annotated[float | None, Query(allow_inf_nan=False, description="epoch seconds")] = None,
+) -> list[dict[str, Any]]:
+    tracker = _tracker(ctx, speaker_id)
+    _range(from_, to)
+    return tracker.destinations(speaker_id, from_, to)
+
+
+@protected.get(
+    "/speakers/{speaker_id}/destinations/history",
+    response_model=schemas.DestinationHistory,
+    tags=["destinations"],
+    summary="A speaker's bytes per organisation over time",
+    description="Default range: the last 24 hours. Minute steps for ranges up to 6 hours within "
+                "traffic_history_hours, hour steps otherwise.",
+    responses={400: _PROBLEM, 404: _PROBLEM},
+)
+def destination_history(
+    speaker_id: str,
+    ctx: Ctx,
+    from_: Annotated[float | None, Query(alias="from", allow_inf_nan=False, description="epoch seconds")] = None,
+    to: Annotated[float | None, Query(allow_inf_nan=False, description="epoch seconds (default: now)")] = None,
+) -> dict[str, Any]:
+    tracker = _tracker(ctx, speaker_id)
+    end = ctx.clock() if to is None else to
+    start = end - 86400.0 if from_ is None else from_
+    _range(start, end)
+    try:
+        return tracker.history(speaker_id, start, end)
+    except ValueError as err:
+        raise HTTPException(400, str(err)) from None
+
+
+@protected.get(
+    "/activations/{activation_id}/destinations",
+    response_model=schemas.ActivationDestinations,
+    tags=["destinations"],
+    summary="Which destinations received an activation's bytes",
+    responses={404: _PROBLEM},
+)
+def activation_destinations(activation_id: int, ctx: Ctx) -> dict[str, Any]:
+    tracker = _tracker(ctx)
+    if not ctx.store.query("SELECT 1 FROM activations WHERE id = ?", (activation_id,)):
+        raise HTTPException(404, f"no activation {activation_id}")
+    found = tracker.activation_destinations(activation_id)
+    return {"activation_id": activation_id, "complete": found is not None, "destinations": found or []}
+
+
+@protected.get("/speakers/{speaker_id}/blocks", response_model=list[schemas.Block], tags=["destinations"],
+               summary="A speaker's destination blocks and what each dropped", responses={404: _PROBLEM})
+def list_blocks(speaker_id: str, ctx: Ctx) -> list[dict[str, Any]]:
+    return _tracker(ctx, speaker_id).blocks(speaker_id)
+
+
+@protected.post(
+    "/speakers/{speaker_id}/blocks",
+    response_model=schemas.Block,
+    status_code=201,
+    tags=["destinations"],
+    summary="Block a name, an organisation or a preset for one speaker",
+    description="The bridge drops the speaker's packets to the covered names' addresses, which it keeps in step "
+                "with the DNS answers and TLS server names it sees. It works at once for addresses already "
+                "seen. Blocking works on addresses: other names at a blocked address stop too (also_affects).",
+    responses={400: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 503: _PROBLEM},
+)
+def create_block(speaker_id: str, body: schemas.BlockCreate, ctx: Ctx) -> dict[str, Any]:
+    tracker = _tracker(ctx, speaker_id)
+    if any(b["kind"] == body.kind and b["value"].lower() == body.value.strip().lower()
+           for b in tracker.blocks(speaker_id)):
+        raise HTTPException(409, f"{speaker_id} already has that block")
+    try:
+        return tracker.add_block(speaker_id, body.kind, body.value)
+    except ValueError as err:
+        raise HTTPException(400, str(err)) from None
+    except NftError as err:
+        raise HTTPException(503, f"the bridge could not set up the block: {err}") from None
+
+
+@protected.delete("/speakers/{speaker_id}/blocks/{block_id}", status_code=204, tags=["destinations"],
+                  summary="Undo a block", responses={404: _PROBLEM, 503: _PROBLEM})
+def delete_block(speaker_id: str, block_id: int, ctx: Ctx) -> Response:
+    tracker = _tracker(ctx, speaker_id)
+    try:
+        removed = tracker.remove_block(speaker_id, block_id)
+    except NftError as err:
+        raise HTTPException(503, f"the bridge could not remove the block: {err}") from None
+    if not removed:
+        raise HTTPException(404, f"{speaker_id} has no block {block_id}")
+    return Response(status_code=204)
+
+
+@protected.get("/destinations/presets", response_model=list[schemas.Preset], tags=["destinations"],
+               summary="One-click blocks for documented telemetry endpoints, with their sources",
+               responses={404: _PROBLEM})
+def list_presets(ctx: Ctx) -> list[dict[str, Any]]:
+    return [preset.to_json() for preset in _tracker(ctx).presets.values()]
+
+
 # --- events and schema -----------------------------------------------------------------------------
 
 @protected.get(
@@ -334,9 +466,11 @@ def create_app(
     heartbeat_s: float = HEARTBEAT_S,
     clock: Callable[[], float] = time.time,
     microphone: Any = None,
+    destinations: Any = None,
 ) -> FastAPI:
     """The API for one bridge. `app.state.bridge.streams.close()` ends every event stream (on shutdown).
-    `microphone`: the bridge's RoomMicrophone, whose history the traffic history includes."""
+    `microphone`: the bridge's RoomMicrophone, whose history the traffic history includes. `destinations`: the
+    DestinationTracker behind the destination and block routes (None: they answer 404)."""
     app = FastAPI(
         title="Earmuff bridge",
         version=identity.version,
@@ -358,6 +492,7 @@ def create_app(
         speakers={s.id: s for s in getattr(config, "speakers", ())},
         monitor=monitor,
         microphone=microphone,
+        destinations=destinations,
         clock=clock,
     )
     app.include_router(public)

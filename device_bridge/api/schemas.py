@@ -122,7 +122,8 @@ class Event(BaseModel):
     seq: int
     time: float
     type: str = Field(description="mute_changed | alarm | schedule_changed | activation_started | "
-                                  "activation_ended | heartbeat (later issues add more)")
+                                  "activation_ended | new_destination_org | blocks_changed | heartbeat "
+                                  "(later issues add more)")
     speaker_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
@@ -179,3 +180,89 @@ class TrafficHistory(BaseModel):
                                                   "the speaker, dBFS; null where no microphone heard it")
     speech: list[bool | None] = Field(description="someone spoke near the speaker in that second; null where no "
                                                   "microphone heard it")
+
+
+class Destination(BaseModel):
+    """Where a speaker sent data: a name (or, for flows the bridge saw no name for, an address)."""
+
+    name: str = Field(description="the DNS name or TLS server name; an IP address when none was seen")
+    organisation: str | None = Field(description="from the bridge's sourced suffix table; null when unknown")
+    hosting: bool = Field(description="the organisation is a cloud provider hosting others' services")
+    bytes_up: int = Field(description="to the destination (IP packet lengths), in the range asked for")
+    bytes_down: int
+    first_seen: float = Field(description="epoch seconds")
+    last_seen: float
+    addresses: list[str] = Field(description="its addresses seen, most recent first")
+    blocked_by: list[int] = Field(description="ids of this speaker's blocks that cover the name")
+
+
+class ActivationDestination(BaseModel):
+    """Where one activation's bytes went."""
+
+    name: str
+    organisation: str | None
+    bytes_up: int
+    bytes_down: int
+
+
+class ActivationDestinations(BaseModel):
+    activation_id: int
+    complete: bool = Field(description="false until the bridge has read every second of the activation")
+    destinations: list[ActivationDestination] = Field(description="busiest first")
+
+
+class OrganisationSeries(BaseModel):
+    organisation: str | None
+    label: str = Field(description="the organisation, or the domain of names without one")
+    up: list[int] = Field(description="bytes per step")
+    down: list[int]
+
+
+class DestinationHistory(BaseModel):
+    """Bytes per organisation over time: series[k].up[i] is in [t0 + i * step, t0 + (i + 1) * step)."""
+
+    speaker_id: str
+    t0: float
+    step: float = Field(description="60 (recent ranges up to 6 h) or 3600 seconds")
+    series: list[OrganisationSeries] = Field(description="busiest first")
+
+
+BlockKind = Literal["name", "organisation", "preset"]
+
+
+class Block(BaseModel):
+    """A destination block of one speaker: its traffic to the covered names is dropped on the bridge."""
+
+    id: int
+    speaker_id: str
+    kind: BlockKind = Field(description="name: the name and every name under it; organisation; preset")
+    value: str = Field(description="the name, the organisation, or the preset's id")
+    title: str = Field(description="in words, for a list")
+    created: float
+    dropped_packets: int = Field(description="packets dropped since it was made")
+    dropped_bytes: int
+    addresses: list[str] = Field(description="addresses it drops now (filled from DNS answers and TLS server names)")
+    also_affects: list[str] = Field(description="other names seen at those addresses, which the block stops too")
+
+
+class BlockCreate(_Request):
+    kind: BlockKind
+    value: str = Field(min_length=1, max_length=253)
+
+
+class PresetSource(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    shows: str
+
+
+class Preset(BaseModel):
+    """A one-click block of a vendor's telemetry names, with where they come from."""
+
+    id: str
+    title: str
+    organisation: str
+    names: list[str]
+    why: str
+    caveat: str
+    sources: list[PresetSource]

@@ -129,7 +129,7 @@ class Libnftables:
                 return self._idle.pop(), generation
         if self.netns is None:
             return _Context(self._library), generation
-        return _in_namespace(self.netns, lambda: _Context(self._library)), generation
+        return in_namespace(self.netns, lambda: _Context(self._library)), generation
 
     def _give_back(self, context: _Context, generation: int) -> None:
         with self._lock:
@@ -168,7 +168,7 @@ class _Context:
         self._ctx = None
 
 
-def _in_namespace(netns: str, make: Callable[[], T]) -> T:
+def in_namespace(netns: str, make: Callable[[], T]) -> T:
     """`make()` on a short-lived thread that has entered the named network namespace (ip netns's /run/netns/NAME)."""
     outcome: dict[str, object] = {}
 

@@ -115,6 +115,9 @@ class _Speaker:
         self.tick = math.floor(now / TICK_S)
         self.mute_fails = False
         self.bursts: list[_Burst] = []
+        # Cumulative [up bytes, up packets, down bytes, down packets] per kind of traffic ("idle",
+        # "heartbeat", or a burst's kind), for the simulated destinations.
+        self.streams: dict[str, list[int]] = {}
         self.next_heartbeat = now + float(rng.uniform(0, behaviour.heartbeat_every_s))
         self.next_spike = self._after(now, behaviour.spike_every_s)
         self.next_request = self._after(now, behaviour.request_every_s)
@@ -126,6 +129,15 @@ class _Speaker:
     def counters(self) -> Counters:
         return Counters(up_bytes=self.up_bytes, up_packets=self.up_packets, down_bytes=self.down_bytes,
                         down_packets=self.down_packets)
+
+
+def _stream(speaker: _Speaker, kind: str, up: int, up_packets: int, down: int, down_packets: int) -> None:
+    if up or down:
+        counters = speaker.streams.setdefault(kind, [0, 0, 0, 0])
+        counters[0] += up
+        counters[1] += up_packets
+        counters[2] += down
+        counters[3] += down_packets
 
 
 def voice_upload(rng: np.random.Generator) -> list[float]:
@@ -224,6 +236,20 @@ class SimulatedTrafficSource:
                 self._advance(speaker, math.floor(now / TICK_S + 1e-9), muted.get(sid, False))
             return {sid: s.counters() for sid, s in self._speakers.items()}
 
+    def read_streams(self) -> dict[str, dict[str, list[int]]]:
+        """Like `read`, split by kind of traffic: per speaker id, per kind ("idle", "heartbeat", "voice",
+        "misactivation", "slow", "spike"), cumulative [up bytes, up packets, down bytes, down packets]."""
+        now = self._clock()
+        with self._lock:
+            muted_of = self._muted_of
+        muted = {sid: bool(muted_of(sid)) for sid in self._speakers} if muted_of is not None else {}
+        with self._lock:
+            if self._closed:
+                return {}
+            for sid, speaker in self._speakers.items():
+                self._advance(speaker, math.floor(now / TICK_S + 1e-9), muted.get(sid, False))
+            return {sid: {kind: list(c) for kind, c in s.streams.items()} for sid, s in self._speakers.items()}
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -246,12 +272,14 @@ class SimulatedTrafficSource:
             return
         up, up_packets = self._trickle(rng, behaviour.idle_up)
         down, down_packets = self._trickle(rng, behaviour.idle_down)
+        _stream(speaker, "idle", up, up_packets, down, down_packets)
         if t >= speaker.next_heartbeat:
             speaker.next_heartbeat = t + behaviour.heartbeat_every_s * float(rng.uniform(0.8, 1.2))
             up += behaviour.heartbeat_bytes
             down += behaviour.heartbeat_bytes // 2
             up_packets += 2
             down_packets += 1
+            _stream(speaker, "heartbeat", behaviour.heartbeat_bytes, 2, behaviour.heartbeat_bytes // 2, 1)
         voice_allowed = not muted or speaker.mute_fails
         for burst in speaker.bursts:
             offset = t - burst.start
@@ -269,12 +297,16 @@ class SimulatedTrafficSource:
                 up_packets += math.ceil(sent / _MTU_PAYLOAD)
                 down += sent // 40  # ACKs
                 down_packets += math.ceil(sent / _MTU_PAYLOAD / 2)
+                _stream(speaker, burst.kind, sent, math.ceil(sent / _MTU_PAYLOAD), sent // 40,
+                        math.ceil(sent / _MTU_PAYLOAD / 2))
             elif burst.sent_up:  # the reply comes only to a request that went out
                 got = int(burst.down[second - len(burst.up)] * TICK_S * float(rng.uniform(0.85, 1.15)))
                 down += got
                 down_packets += math.ceil(got / _MTU_PAYLOAD)
                 up += got // 40
                 up_packets += math.ceil(got / _MTU_PAYLOAD / 2)
+                _stream(speaker, burst.kind, got // 40, math.ceil(got / _MTU_PAYLOAD / 2), got,
+                        math.ceil(got / _MTU_PAYLOAD))
         self._drop_finished(speaker, t)
         speaker.up_bytes += up
         speaker.down_bytes += down

@@ -15,7 +15,7 @@ from device_bridge.api.app import protected, public
 from device_bridge.service import STORE_FILE
 
 PUBLIC = {("GET", "/v1/info"), ("POST", "/v1/pair")}
-PATH_VALUES = {"speaker_id": "kitchen", "token_id": "1", "schedule_id": "1"}
+PATH_VALUES = {"speaker_id": "kitchen", "token_id": "1", "schedule_id": "1", "activation_id": "1", "block_id": "1"}
 
 
 def _routes_of(app: FastAPI) -> set[tuple[str, str]]:

@@ -19,6 +19,9 @@ def test_openapi_lists_the_api(api):
         "/v1/info", "/v1/pair", "/v1/tokens", "/v1/tokens/{token_id}", "/v1/speakers", "/v1/speakers/{speaker_id}",
         "/v1/speakers/{speaker_id}/mute", "/v1/schedules", "/v1/schedules/{schedule_id}", "/v1/events",
         "/v1/activations", "/v1/speakers/{speaker_id}/traffic",
+        "/v1/speakers/{speaker_id}/destinations", "/v1/speakers/{speaker_id}/destinations/history",
+        "/v1/activations/{activation_id}/destinations", "/v1/speakers/{speaker_id}/blocks",
+        "/v1/speakers/{speaker_id}/blocks/{block_id}", "/v1/destinations/presets",
     }
     assert set(paths["/v1/schedules/{schedule_id}"]) == {"put", "delete"}
     assert "application/x-ndjson" in paths["/v1/events"]["get"]["responses"]["200"]["content"]

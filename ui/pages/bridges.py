@@ -21,6 +21,7 @@ from app.bridge_client import BridgeStatus, CommandFailure, Connection, Outcome,
 from app.devices import Device, DeviceStatus
 from ui import theme
 from ui.bridge_adapter import BridgeAdapter
+from ui.destinations.dialog import DestinationsDialog
 from ui.dialogs.pair_bridge import PairBridgeDialog
 from ui.dialogs.schedule_editor import ScheduleEditor
 from ui.models.devices_model import DEVICE_ROLE, Column, DeviceFilterProxy, DevicesModel, Scope, status_icon
@@ -73,13 +74,15 @@ class BridgeCard(QFrame):
 
     Signals:
         mute_requested(str bridge_id, str speaker_id, bool muted), mute_for_requested(str, str, float seconds),
-        schedules_requested(str bridge_id, str speaker_id), repair_requested(str bridge_id),
+        schedules_requested(str bridge_id, str speaker_id), destinations_requested(str bridge_id, str speaker_id),
+        repair_requested(str bridge_id),
         retry_requested(str bridge_id), forget_requested(str bridge_id).
     """
 
     mute_requested = Signal(str, str, bool)
     mute_for_requested = Signal(str, str, float)
     schedules_requested = Signal(str, str)
+    destinations_requested = Signal(str, str)
     repair_requested = Signal(str)
     retry_requested = Signal(str)
     forget_requested = Signal(str)
@@ -191,6 +194,7 @@ class BridgeCard(QFrame):
             control.mute_requested.connect(lambda sid, muted: self.mute_requested.emit(bridge_id, sid, muted))
             control.mute_for_requested.connect(lambda sid, s: self.mute_for_requested.emit(bridge_id, sid, s))
             control.schedules_requested.connect(lambda sid: self.schedules_requested.emit(bridge_id, sid))
+            control.destinations_requested.connect(lambda sid: self.destinations_requested.emit(bridge_id, sid))
             self._speakers_box.addWidget(control)
             self.controls[state.speaker_id] = control
 
@@ -242,6 +246,7 @@ class BridgesPage(QWidget):
         pairing_note: how pairing works.
         empty_state: shown while there is neither a paired nor a found bridge.
         pair_dialog, schedule_editor, forget_box: the dialogs opened last.
+        destination_dialogs: (bridge id, speaker id) -> its DestinationsDialog, once opened.
 
     Signals:
         status_message(str): a short note for the status bar.
@@ -262,6 +267,7 @@ class BridgesPage(QWidget):
         self.pair_dialog: PairBridgeDialog | None = None
         self.schedule_editor: ScheduleEditor | None = None
         self.forget_box: QMessageBox | None = None
+        self.destination_dialogs: dict[tuple[str, str], DestinationsDialog] = {}
 
         layout = theme.page_layout(self, self.page_title)
         layout.addWidget(theme.paragraph(
@@ -339,6 +345,7 @@ class BridgesPage(QWidget):
             card.mute_requested.connect(self.set_mute)
             card.mute_for_requested.connect(self.mute_for)
             card.schedules_requested.connect(self.open_schedules)
+            card.destinations_requested.connect(self.open_destinations)
             card.repair_requested.connect(self.repair)
             card.retry_requested.connect(self._retry)
             card.forget_requested.connect(self.confirm_forget)
@@ -349,6 +356,8 @@ class BridgesPage(QWidget):
         self._update_found()
 
     def _bridge_removed(self, bridge_id: str) -> None:
+        for key in [k for k in self.destination_dialogs if k[0] == bridge_id]:
+            self.destination_dialogs.pop(key).close()
         card = self.cards.pop(bridge_id, None)
         if card is not None:
             self._cards_box.removeWidget(card)
@@ -482,6 +491,21 @@ class BridgesPage(QWidget):
         self.schedule_editor = editor
         editor.open()
         return editor
+
+    def open_destinations(self, bridge_id: str, speaker_id: str) -> DestinationsDialog | None:
+        """Open (or raise) the speaker's Destinations dialog."""
+        card = self.cards.get(bridge_id)
+        if card is None or self.adapter is None:
+            return None
+        dialog = self.destination_dialogs.get((bridge_id, speaker_id))
+        if dialog is None:
+            speaker = card.status.speaker(speaker_id)
+            dialog = DestinationsDialog(self.adapter, bridge_id, speaker_id, speaker.name if speaker else speaker_id,
+                                        self)
+            self.destination_dialogs[(bridge_id, speaker_id)] = dialog
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     def confirm_forget(self, bridge_id: str) -> None:
         card = self.cards.get(bridge_id)

@@ -76,16 +76,17 @@ class MuteControl(QFrame):
         state: the last SpeakerState shown.
         name_label, state_label, detail_label, error_label: the texts.
         toggle: checked = muted; clicking asks the bridge to change it.
-        hour_button, schedules_button: the shortcuts.
+        hour_button, schedules_button, destinations_button: the shortcuts.
 
     Signals:
         mute_requested(str speaker_id, bool muted), mute_for_requested(str speaker_id, float seconds),
-        schedules_requested(str speaker_id).
+        schedules_requested(str speaker_id), destinations_requested(str speaker_id).
     """
 
     mute_requested = Signal(str, bool)
     mute_for_requested = Signal(str, float)
     schedules_requested = Signal(str)
+    destinations_requested = Signal(str)
 
     def __init__(self, state: SpeakerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,6 +137,11 @@ class MuteControl(QFrame):
         self.schedules_button.setToolTip("Mute this speaker at set times, kept by the bridge.")
         self.schedules_button.clicked.connect(lambda: self.schedules_requested.emit(self.speaker_id))
         row.addWidget(self.schedules_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.destinations_button = QPushButton("Destinations…", self)
+        self.destinations_button.setAccessibleName(f"Destinations of {state.name}")
+        self.destinations_button.setToolTip("Where this speaker sends data, and what the bridge blocks for it.")
+        self.destinations_button.clicked.connect(lambda: self.destinations_requested.emit(self.speaker_id))
+        row.addWidget(self.destinations_button, 0, Qt.AlignmentFlag.AlignVCenter)
         self.set_state(state)
 
     # -- showing --------------------------------------------------------------------------------
@@ -195,17 +201,19 @@ class MuteControl(QFrame):
         else:
             self.toggle.setText("Muted" if state.muted else "Mute")
         enabled = self._online and self._pending is None
-        for button in (self.toggle, self.hour_button, self.schedules_button):
-            button.setEnabled(enabled if button is not self.schedules_button else self._online)
+        for button in (self.toggle, self.hour_button, self.schedules_button, self.destinations_button):
+            button.setEnabled(self._online if button in (self.schedules_button, self.destinations_button)
+                              else enabled)
         if not self._online:
             tip = self._offline_reason or "The bridge is offline."
-            for button in (self.toggle, self.hour_button, self.schedules_button):
+            for button in (self.toggle, self.hour_button, self.schedules_button, self.destinations_button):
                 button.setToolTip(tip)
         else:
             self.toggle.setToolTip(
                 f"Muted. Click to unmute {state.name}." if state.muted else f"Click to mute {state.name}.")
             self.hour_button.setToolTip("Mute now; the bridge unmutes it again after an hour.")
             self.schedules_button.setToolTip("Mute this speaker at set times, kept by the bridge.")
+            self.destinations_button.setToolTip("Where this speaker sends data, and what the bridge blocks for it.")
         self.toggle.setAccessibleDescription(text)
 
     # -- asking -------------------------------------------------------------------------------------
