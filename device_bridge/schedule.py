@@ -167,9 +167,11 @@ def next_boundary(schedule: Schedule, t: float, tz: ZoneInfo | str) -> float | N
         return min(later) if later else None
     zone = _zone(tz)
     today = _local_date(t, zone)
+    # Two weeks ahead, not one: a window that falls in a DST gap (Sunday 02:30-03:00 in Berlin on the
+    # spring change) does not happen that week, and its next boundary is the week after.
     later = [
         b
-        for start, end in occurrences(schedule, zone, today - timedelta(days=2), today + timedelta(days=8))
+        for start, end in occurrences(schedule, zone, today - timedelta(days=2), today + timedelta(days=15))
         for b in (start, end)
         if b > t
     ]
