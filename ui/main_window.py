@@ -30,6 +30,7 @@ from app.devices import Device, DeviceStatus
 from ui import theme
 from ui.adapters import RegistryAdapter
 from ui.alerts import AlertNotifier
+from ui.destinations.notices import NewOrganisationNotifier
 from ui.bridge_adapter import BridgeAdapter
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.add_device import AddDeviceDialog
@@ -126,6 +127,10 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.alerts = AlertNotifier(self, self.tray, self.bridge_adapter, lambda: self.ctx.settings)
         self.alerts.open_requested.connect(self.open_activation)
+        self.new_destinations = None
+        if self.bridge_adapter is not None:
+            self.new_destinations = NewOrganisationNotifier(self, self.tray, self.bridge_adapter)
+            self.new_destinations.open_requested.connect(self.open_destinations)
         self.model.changed.connect(self._update_counts)
         self._update_counts()
         self._bridges_changed()
@@ -286,6 +291,12 @@ class MainWindow(QMainWindow):
     # -- pages ------------------------------------------------------------------------------------
     def current_page_key(self) -> str:
         return PAGE_KEYS[max(self.stack.currentIndex(), 0)]
+
+    def open_destinations(self, bridge_id: str, speaker_id: str) -> None:
+        """A new-destination notice was clicked: the Bridges page, with that speaker's Destinations dialog."""
+        self.bring_to_front()
+        self.show_page("bridges")
+        self.bridges_page.open_destinations(bridge_id, speaker_id)
 
     def show_due_optouts(self) -> None:
         """The Opt-outs page, at the first privacy setting due for a re-check."""

@@ -74,6 +74,8 @@ def test_an_upload_while_muted_reaches_the_activity_page_the_tray_and_the_overvi
     assert window.current_page_key() == "activity"
     assert page.selected_row() == record
     assert "Uploaded while muted: the mute did not hold." in page.details.toPlainText()
+    # Where it went: this bridge measures a simulated source without a destination tracker, and says so.
+    qtbot.waitUntil(lambda: "Sent to: not recorded by this bridge" in page.details.toPlainText(), timeout=NET_MS)
 
     overview = window.overview_page
     qtbot.waitUntil(lambda: any(a.critical and a.speaker_id == "kitchen" for a in overview.attention),

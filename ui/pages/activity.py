@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.activations import CRITICAL_FLAG, FLAG_TEXT, FLAG_TITLE, ActivationRecord
+from app.destinations import activation_summary
 from app.bridge_client import BridgeStatus, Connection
 from ui import theme
 from ui.models.activity_model import (
@@ -117,6 +118,7 @@ class ActivityPage(QWidget):
                  clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.adapter = adapter
+        self._destinations: dict[tuple[str, int], str | None] = {}  # (bridge, activation) -> where it went
         self.ctx = ctx
         self._clock = clock
         self._statuses: dict[str, BridgeStatus] = {}
@@ -604,7 +606,36 @@ class ActivityPage(QWidget):
         if row is None:
             self.details.setHtml("<p>Select an activation to see what it sent and what its flags mean.</p>")
             return
+        if isinstance(row, ActivationRecord):
+            self._ask_destinations(row)
         self.details.setHtml(self.details_html(row))
+
+    def _ask_destinations(self, row: ActivationRecord) -> None:
+        """Ask the row's bridge, once, where the activation's bytes went; the details show it when it answers."""
+        key = (row.bridge_id, row.activation_id)
+        if key in self._destinations or self.adapter is None:
+            return
+        status = self.adapter.manager.status(row.bridge_id)
+        if status is None or not status.online:
+            return  # asked again when the row is shown with its bridge back
+        self._destinations[key] = None  # asking
+
+        def done(outcome) -> None:
+            if outcome.ok:
+                text = activation_summary(outcome.value, shown=3) or "no destination was recorded for it"
+                if not outcome.value.complete:
+                    del self._destinations[key]  # not worked out yet: ask again next time
+                    return
+            elif getattr(outcome.error, "status", None) == 404:
+                text = "not recorded by this bridge (it does not track destinations)"
+            else:
+                text = f"the bridge could not say ({outcome.message})"
+            self._destinations[key] = text
+            current = self.selected_row()
+            if isinstance(current, ActivationRecord) and (current.bridge_id, current.activation_id) == key:
+                self.details.setHtml(self.details_html(current))
+
+        self.adapter.call("activation_destinations", row.bridge_id, row.activation_id, on_done=done)
 
     def details_html(self, row: Row) -> str:
         name = html.escape(row.speaker_name)
@@ -620,6 +651,9 @@ class ActivityPage(QWidget):
                          f"({duration_text(row.duration_s)})</p>")
             parts.append(f"<p><b>Sent:</b> {size_text(row.bytes_up)} ({row.bytes_up:,} bytes), at most "
                          f"{rate_text(row.peak_rate)}</p>")
+            sent_to = self._destinations.get((row.bridge_id, row.activation_id))
+            if sent_to:
+                parts.append(f"<p><b>Sent to:</b> {html.escape(sent_to)}</p>")
         parts.append(f"<p><b>Detector confidence:</b> {row.confidence:.0%}</p>")
         flags = row.ordered_flags()
         if flags:
