@@ -6,7 +6,8 @@
     nftables flow sets (bytes per remote flow) --every second, on the tracker thread--> tick()
         each flow's new bytes -> its name (ClientHello, else DNS, else the address) -> per speaker and name:
         totals, first/last seen, minute and hour bins, a 30-minute ring of 1-second bins
-        a speaker's first name of an organisation (or unknown domain) -> event new_destination_org
+        a speaker's first name of an organisation (or unknown domain) -> event new_destination_org (not in
+        the first LEARNING_S of watching a speaker: everything is new then, and that is its baseline)
     event log: activation_ended --> the ring's bytes within [start, end) -> that activation's destinations
     every 10 s one commit to the store (repository.py); blocks are written at once, durably
 
@@ -47,6 +48,9 @@ from device_bridge.traffic.nft import FlowKey
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 1.0
+#: A speaker's first hour of traffic is its baseline: every organisation it talks to then is new, and a
+#: notice for each (Amazon, then Amazon Web Services, then ...) would bury the ones that matter later.
+LEARNING_S = 3600.0
 ALIGN_S = 0.05
 HOLD_TLS_S = 3.0
 RING_S = 1800
@@ -120,10 +124,13 @@ class DestinationTracker:
         retention_days: float = 90,
         organisations: OrganisationTable | None = None,
         presets: dict[str, Preset] | None = None,
+        learning_s: float = LEARNING_S,
     ) -> None:
         """`speakers`: SpeakerConfigs (id, and mac / ip to recognise their packets). `interface`: read DNS
         answers and ClientHellos there (needs CAP_NET_RAW); `netns`: that interface's named namespace (tests).
-        Without `thread`, nothing reads the counters until someone calls `tick()` (tests)."""
+        Without `thread`, nothing reads the counters until someone calls `tick()` (tests). `learning_s`: how long
+        after the bridge first sees a speaker's traffic its new organisations are its baseline, not news (a
+        speaker with stored destinations is past it)."""
         self.speaker_ids = tuple(s.id for s in speakers)
         self._by_mac = {s.mac: s.id for s in speakers if getattr(s, "mac", None)}
         self._by_ip = {str(ipaddress.ip_address(s.ip)): s.id for s in speakers if getattr(s, "ip", None)}
@@ -147,6 +154,8 @@ class DestinationTracker:
         self._flows: dict[str, dict[FlowKey, _Flow]] = {sid: {} for sid in self.speaker_ids}
         self._totals: dict[tuple[str, str], _Totals] = {}
         self._owners: dict[str, set[str]] = {sid: set() for sid in self.speaker_ids}
+        self._learning_s = learning_s
+        self._watching_since: dict[str, float] = {}  # speaker -> when its traffic was first seen
         self._ring: dict[str, collections.deque[tuple[int, str, int, int]]] = {
             sid: collections.deque() for sid in self.speaker_ids}
         self._blocks: dict[int, StoredBlock] = {}
@@ -186,6 +195,7 @@ class DestinationTracker:
         for sid in self.speaker_ids:
             for name in self.repository.names(sid):
                 self._owners[sid].add(self.organisations.owner_of(name))
+                self._watching_since[sid] = -math.inf  # known from before: past its learning hour
             for name, organisation in self.repository.organisations_of(sid).items():
                 self._totals[(sid, name)] = _Totals(organisation, math.inf, -math.inf)
         self.backend.set_blocks({b.id: b.speaker_id for b in blocks})
@@ -385,6 +395,7 @@ class DestinationTracker:
 
     def _add(self, sid: str, name: str, address: str, second: int, up: int, down: int, now: float,
              news: list[tuple[str, dict]]) -> None:
+        self._watching_since.setdefault(sid, now)
         totals = self._totals.get((sid, name))
         named = not _is_address(name)
         if totals is None:
@@ -394,7 +405,8 @@ class DestinationTracker:
                 owner = self.organisations.owner_of(name)
                 if owner not in self._owners[sid]:
                     self._owners[sid].add(owner)
-                    news.append((sid, self._new_owner(name, organisation, now)))
+                    if now - self._watching_since[sid] >= self._learning_s:
+                        news.append((sid, self._new_owner(name, organisation, now)))
         totals.first_seen = min(totals.first_seen, now)
         totals.last_seen = max(totals.last_seen, now)
         entry = self._new_bytes.setdefault((sid, name), [0, 0])

@@ -59,8 +59,8 @@ def tracker(lab, table, tmp_path):
     """A DestinationTracker on the table, observing lan0 in the bridge namespace; the test calls tick()."""
     store = BridgeStore(tmp_path / "bridge.db")
     events = EventLog(store)
-    made = DestinationTracker([SPEAKER], table, store=store, events=events, thread=False, interface="lan0",
-                              netns=lab.bridge)
+    made = DestinationTracker([SPEAKER], table, store=store, events=events, thread=False, learning_s=0.0,
+                              interface="lan0", netns=lab.bridge)
     made.prepare()
     made.start()
     assert made.capture is not None, made.capture_problem

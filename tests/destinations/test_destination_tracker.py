@@ -29,6 +29,7 @@ class Home:
         self.tracker = self.make_tracker(**tracker_options)
 
     def make_tracker(self, **options) -> DestinationTracker:
+        options.setdefault("learning_s", 0.0)  # news from the first second (the learning hour has its own test)
         backend = SimulatedDestinations(self.rig.source, self.rig.config.speakers, clock=self.clock)
         tracker = DestinationTracker(self.rig.config.speakers, backend, store=self.rig.store,
                                      events=self.rig.engine.events, clock=self.clock, thread=False, **options)
@@ -90,6 +91,20 @@ def test_a_new_organisation_is_told_once_per_speaker_even_across_restarts(home):
     assert len(news) == 4 and news[-1] == ("kitchen", None, "example.net")  # someone new, unknown to the table
     unknown = [e.data for e in home.rig.events("new_destination_org")][-1]
     assert unknown["name"] == EXAMPLE_UPLOAD and unknown["known"] is False
+
+
+def test_the_first_hour_of_a_speaker_is_its_baseline_not_news(tmp_path, pin_factory, clock):
+    home = Home(tmp_path, pin_factory, clock, learning_s=600.0)
+    try:
+        home.run(40)
+        assert home.new_orgs() == []  # Amazon, Google ...: what these speakers always talk to
+        assert {d["organisation"] for d in home.tracker.destinations("kitchen")} >= {"Amazon"}
+        home.run(600)
+        home.rig.source.inject_burst("kitchen", at=home.clock() + 1, shape=[20_000] * 8, kind="slow")
+        home.run(20)
+        assert home.new_orgs() == [("kitchen", None, "example.net")]  # after the baseline: news
+    finally:
+        home.close()
 
 
 def test_a_block_drops_its_names_keeps_counting_across_a_restart_and_can_be_undone(home):

@@ -30,7 +30,7 @@ class Served:
         self.service = BridgeService(
             CONFIG, data_dir, port=0, clock=clock, advertise=False, simulate_speakers=True, tick_interval_s=3600.0,
             traffic_source=self.source, traffic_options={"monotonic": clock, "sample_thread": False},
-            destination_options={"thread": False} if destinations else None,
+            destination_options={"thread": False, "learning_s": 0.0} if destinations else None,
         )
         self.service.start()
         self.clients: list[Client] = []

@@ -54,7 +54,7 @@ def bridges(tmp_path) -> Iterator[Bridges]:
 
 @pytest.fixture
 def bridge(bridges):
-    return bridges.start()
+    return bridges.start(destination_options={"learning_s": 0.0})  # news at once, not after an hour
 
 
 @pytest.fixture
