@@ -17,7 +17,7 @@ an activation every ~90 s per speaker (started, then ended 5 s later) and a mute
    the end of the hour.
 2. Real-time rate: `--realtime` seconds on the wall clock with the page's own 100 ms timer and a 100 ms
    feeding timer; the GUI process's CPU time (user + system) over that span, as % of one core.
-3. The desktop microphone pipeline (app.audio.AudioProcessor): CPU per second of 16 kHz audio.
+The microphone pipeline's CPU per second of 16 kHz audio is measured by benches/mic_pipeline.py.
 
 Figures are printed; nothing is asserted (tests assert behaviour, not time).
 """
@@ -28,7 +28,6 @@ import argparse
 import gc
 import math
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -109,10 +108,6 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1e6
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
-
-
 def build(app: QApplication, speakers: int, size: tuple[int, int], clock) -> tuple[LiveView, LiveData, Home]:
     data = LiveData()
     view = LiveView(data, clock=clock)
@@ -134,11 +129,11 @@ def simulated_hour(app: QApplication, speakers: int, minutes: float, size: tuple
     print(f"Simulated {minutes:.0f} min: {speakers} speakers x 2 plots, {visible} rows on screen, window "
           f"{size[0]}x{size[1]}, {os.environ['QT_QPA_PLATFORM']} platform")
     frames = int(minutes * 60 / FRAME_S)
-    fill_frames = int(600 / FRAME_S)
-    filling: list[float] = []
-    full: list[float] = []
-    ticks: list[float] = []
-    feeds: list[float] = []
+    fill_frames = min(int(600 / FRAME_S), frames)
+    # Timings go into arrays allocated up front: lists of floats would themselves grow RSS by megabytes.
+    frame_s = np.zeros(frames)
+    tick_s = np.zeros(frames)
+    feed_s = np.zeros(frames)
     rss_start = rss_mb()
     rss_full = rss_start
     wall = time.perf_counter()
@@ -152,38 +147,39 @@ def simulated_hour(app: QApplication, speakers: int, minutes: float, size: tuple
         ticked = time.perf_counter()
         app.processEvents()
         done = time.perf_counter()
-        feeds.append(fed - began)
-        ticks.append(ticked - fed)
-        (filling if frame < fill_frames else full).append(done - fed)
-        if frame == fill_frames:
+        feed_s[frame] = fed - began
+        tick_s[frame] = ticked - fed
+        frame_s[frame] = done - fed
+        if frame == fill_frames - 1:
             gc.collect()
             rss_full = rss_mb()
     elapsed = time.perf_counter() - wall
     gc.collect()
     rss_end = rss_mb()
 
-    def ms(values: list[float]) -> str:
-        return f"p50 {1000 * statistics.median(values):.2f} ms, p99 {1000 * percentile(values, 99):.2f} ms, " \
-               f"max {1000 * max(values):.2f} ms"
+    def ms(values: np.ndarray) -> str:
+        return (f"p50 {1000 * np.median(values):.2f} ms, p99 {1000 * np.percentile(values, 99):.2f} ms, "
+                f"max {1000 * values.max():.2f} ms")
 
     print(f"  ran {frames} frames in {elapsed:.1f} s ({minutes * 60 / elapsed:.1f}x real time)")
-    print(f"  frame (tick + paint), rings full:   {ms(full)}")
-    print(f"  frame (tick + paint), first 10 min: {ms(filling)}")
-    print(f"  tick alone (setData, intervals):    {ms(ticks)}")
-    print(f"  feeding a batch (LiveData.ingest):  {ms(feeds)}")
+    if frames > fill_frames:
+        print(f"  frame (tick + paint), rings full:   {ms(frame_s[fill_frames:])}")
+    print(f"  frame (tick + paint), first 10 min: {ms(frame_s[:fill_frames])}")
+    print(f"  tick alone (setData, intervals):    {ms(tick_s)}")
+    print(f"  feeding a batch (LiveData.ingest):  {ms(feed_s)}")
     print(f"  RSS: {rss_start:.1f} MB at start, {rss_full:.1f} MB with the rings full (10 min), {rss_end:.1f} MB "
           f"after {minutes:.0f} min: growth {rss_end - rss_full:+.1f} MB after the rings filled")
     # Zoomed in to 30 s, the present moves several pixels a tick: every row is redrawn every frame.
     view.zoom(30 / view.window_s)
-    every: list[float] = []
-    for _frame in range(1200):
+    every = np.zeros(1200)
+    for frame in range(every.size):
         clock.now += FRAME_S
         data.ingest(home.batch(clock.now))
         home.desktop_reading(clock.now)
         began = time.perf_counter()
         view.tick()
         app.processEvents()
-        every.append(time.perf_counter() - began)
+        every[frame] = time.perf_counter() - began
     print(f"  frame, zoomed to 30 s (all {visible} rows redrawn each frame): {ms(every)}")
     spans = sum(len(s.activations) for s in data.speakers.values())
     print(f"  activation spans kept: {spans}; points per uplink curve: "
@@ -234,26 +230,6 @@ def real_time(app: QApplication, speakers: int, seconds: float, size: tuple[int,
     view.close()
 
 
-def mic_pipeline(seconds: float = 60.0) -> None:
-    from app.audio import SAMPLE_RATE, AudioProcessor
-
-    rng = np.random.default_rng(2)
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    voiced = (np.sin(2 * np.pi * t / 4) > 0).astype(float)
-    signal = 0.02 * rng.standard_normal(t.size) + voiced * 0.3 * np.sin(2 * np.pi * 180 * t) * (
-        1 + np.sin(2 * np.pi * 3 * t))
-    samples = np.clip(signal * 32767, -32768, 32767).astype(np.int16)
-    processor = AudioProcessor(SAMPLE_RATE)
-    block = int(0.05 * SAMPLE_RATE)
-    began = time.process_time()
-    readings = 0
-    for i in range(0, samples.size, block):
-        readings += len(processor.feed(samples[i:i + block], end_time=T0 + (i + block) / SAMPLE_RATE))
-    cpu = time.process_time() - began
-    print(f"Microphone pipeline: {seconds:.0f} s of 16 kHz audio in {cpu * 1000:.0f} ms CPU = "
-          f"{100 * cpu / seconds:.2f} % of one core; {readings} readings")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--speakers", type=int, default=8)
@@ -266,7 +242,6 @@ def main() -> None:
     simulated_hour(app, args.speakers, args.minutes, size)
     if args.realtime > 0:
         real_time(app, args.speakers, args.realtime, size)
-    mic_pipeline()
 
 
 if __name__ == "__main__":

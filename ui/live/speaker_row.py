@@ -138,11 +138,13 @@ class SpeakerRow(QFrame):
         self.subtitle_label = theme.paragraph(subtitle, self, role="hint")
         self.subtitle_label.setWordWrap(False)
         header.addWidget(self.subtitle_label)
-        header.addStretch(1)
         self.readout_label = QLabel("", self)
         self.readout_label.setAccessibleName(f"{title} values under the pointer")
         self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        header.addWidget(self.readout_label)
+        self.readout_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # A long read-out may be cut on a narrow window, but must never widen the row past it.
+        self.readout_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        header.addWidget(self.readout_label, 1)
         layout.addLayout(header)
 
         self.graphics = pg.GraphicsLayoutWidget(self)

@@ -118,7 +118,7 @@ class LiveView(QWidget):
         self.time_axis.setTextPen(pg.mkPen(foreground))
         self._axis_plot.setXRange(*self._range, padding=0)
         self._axis_widget = widget
-        self.scroll.verticalScrollBar().rangeChanged.connect(lambda *_: QTimer.singleShot(0, self._align_axis))
+        self.scroll.verticalScrollBar().rangeChanged.connect(lambda *_: QTimer.singleShot(0, self, self._align_axis))
         return widget
 
     def _align_axis(self) -> None:

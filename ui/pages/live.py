@@ -89,7 +89,8 @@ def legend_html() -> str:
         " &nbsp; <b>Mute</b> " + " &nbsp;".join((
             swatch(MUTED_COLOR, "commanded", bar), swatch(CONFIRMED_COLOR, "confirmed", bar),
             swatch(UNCONFIRMED_COLOR, "no sense line", bar), swatch(MISMATCH_COLOR, "not holding", bar))) +
-        " &nbsp; <b>Room</b> " + " &nbsp;".join((swatch(LEVEL_COLOR, "level", bar), swatch(SPEECH_COLOR, "speech", bar)))
+        " &nbsp; <b>Room</b> " + " &nbsp;".join((
+            swatch(LEVEL_COLOR, "level", bar), swatch(SPEECH_COLOR, "speech", bar)))
     )
 
 
@@ -117,7 +118,8 @@ class LivePage(QWidget):
     mic_status = Signal(object)
 
     def __init__(self, show_bridges: Callable[[], None], adapter=None, ctx=None, *,
-                 clock: Callable[[], float] = time.time, meter_factory: Callable[..., MicrophoneMeter] = MicrophoneMeter,
+                 clock: Callable[[], float] = time.time,
+                 meter_factory: Callable[..., MicrophoneMeter] = MicrophoneMeter,
                  parent: QWidget | None = None) -> None:
         """`meter_factory(device, on_reading=, on_status=)` makes the desktop microphone's meter."""
         super().__init__(parent)
@@ -294,6 +296,7 @@ class LivePage(QWidget):
         self.no_speakers_label.setVisible(bool(speakers) and not entries)
         self._rebuild_menu(speakers, chosen)
         self._activations_changed()
+        self._update_meter()
 
     def _rebuild_menu(self, speakers, chosen) -> None:
         self.speakers_menu.clear()
