@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         self.optouts_page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.optouts_page.reminders_due.connect(self._optouts_reminder)
         self.optouts_page.due_changed.connect(self.overview_page.set_optouts_due)
+        self.optouts_page.destinations_requested.connect(self.open_destinations)
         pages = [
             self.overview_page,
             self.speakers_page,
@@ -293,7 +294,7 @@ class MainWindow(QMainWindow):
         return PAGE_KEYS[max(self.stack.currentIndex(), 0)]
 
     def open_destinations(self, bridge_id: str, speaker_id: str) -> None:
-        """A new-destination notice was clicked: the Bridges page, with that speaker's Destinations dialog."""
+        """A speaker's Destinations dialog, over the Bridges page (from a notice or the Opt-outs page)."""
         self.bring_to_front()
         self.show_page("bridges")
         self.bridges_page.open_destinations(bridge_id, speaker_id)
@@ -371,7 +372,7 @@ class MainWindow(QMainWindow):
 
     def _optouts_reminder(self, title: str, message: str) -> None:
         """Opt-out settings are due for a re-check: a tray notification, or the status bar without a tray."""
-        if not self.tray.notify(title, message):
+        if not self.tray.notify(title, message, on_click=self.show_due_optouts):
             self.statusBar().showMessage(f"{title}: {message}", 10000)
 
     def _bridge_alarm(self, alarm) -> None:

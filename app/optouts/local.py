@@ -1,11 +1,13 @@
 """Privacy settings Earmuff enforces itself, through a paired bridge, rather than asking the vendor.
 
-Two per linked bridge speaker:
+Three per linked bridge speaker:
 
 * "Block its internet uplink": the bridge's network mute (an nftables drop rule). Only a speaker the
   bridge mutes with the "network" driver has it; a relay or button mute does not cut the uplink.
 * "Quiet hours": a weekly mute schedule on the bridge (every day, 22:00-07:00 by default), which the
   bridge keeps enforcing while this computer is off. Earmuff finds its own schedule by its label.
+* "Blocked destinations": what the bridge drops of the speaker's traffic by name, organisation or telemetry
+  preset (made and undone in the speaker's Destinations dialog), with what each block dropped so far.
 
 This module only says what can be done and why not; the page sends the commands through the bridge
 manager (`set_mute`, `save_schedule`, `delete_schedule`).
@@ -21,6 +23,7 @@ from app.optouts.speakers import SpeakerRef
 
 BLOCK_UPLINK = "earmuff.block-uplink"
 QUIET_HOURS = "earmuff.quiet-hours"
+DESTINATION_BLOCKS = "earmuff.destination-blocks"
 QUIET_HOURS_LABEL = "Quiet hours (Opt-outs)"
 DEFAULT_QUIET_HOURS = ("22:00", "07:00")
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
@@ -28,6 +31,7 @@ EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
 TITLES = {
     BLOCK_UPLINK: "Block the speaker's internet uplink",
     QUIET_HOURS: "Quiet hours: mute every night",
+    DESTINATION_BLOCKS: "Blocked destinations",
 }
 
 
@@ -42,6 +46,7 @@ class LocalControl:
         reason: why not (empty when enabled).
         active: the current state on the bridge (None: unknown).
         schedule: the quiet-hours schedule found on the bridge (an app.bridge_client Schedule), if any.
+        blocks: the destination blocks the bridge keeps for the speaker (app.bridge_client Block).
     """
 
     control_id: str
@@ -52,6 +57,7 @@ class LocalControl:
     reason: str = ""
     active: bool | None = None
     schedule: Any = None
+    blocks: tuple = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -88,13 +94,25 @@ def _quiet_summary(speaker: SpeakerRef | None, schedule) -> str:
             "also while this computer is off.")
 
 
+def _blocks_summary(speaker: SpeakerRef, blocks: list) -> str:
+    if not blocks:
+        return (f"Nothing is blocked for {speaker.name}. In its Destinations you can block a name, a whole "
+                "organisation or known telemetry endpoints; the assistant keeps working.")
+    parts = [f"{b.title} ({b.dropped_packets:,} packet{'s' if b.dropped_packets != 1 else ''} dropped)"
+             for b in blocks]
+    return f"{speaker.bridge_name or 'The bridge'} drops {speaker.name}'s traffic to: " + "; ".join(parts) + "."
+
+
 def local_controls(speakers: Iterable[SpeakerRef], statuses: Mapping[str, Any],
-                   schedules: Mapping[str, list | None]) -> list[LocalControl]:
+                   schedules: Mapping[str, list | None],
+                   blocks: Mapping[tuple[str, str], list | str] | None = None) -> list[LocalControl]:
     """The controls for an account's linked speakers.
 
     `statuses`: bridge id -> BridgeStatus of every paired bridge. `schedules`: bridge id -> its
-    schedules as last fetched (None or absent: not fetched yet).
+    schedules as last fetched (None or absent: not fetched yet). `blocks`: (bridge id, speaker id) -> its
+    destination blocks as last fetched, or why they cannot be (absent: not fetched yet).
     """
+    blocks = blocks or {}
     bridge_speakers = [s for s in speakers if s.via_bridge]
     if not bridge_speakers:
         if not statuses:
@@ -140,4 +158,16 @@ def local_controls(speakers: Iterable[SpeakerRef], statuses: Mapping[str, Any],
             QUIET_HOURS, TITLES[QUIET_HOURS], _quiet_summary(speaker, schedule), speaker,
             enabled=not quiet_reason, reason=quiet_reason,
             active=(schedule is not None and schedule.enabled) if fetched is not None else None, schedule=schedule))
+
+        found = blocks.get((speaker.bridge_id, speaker.speaker_id))
+        blocks_reason = offline or (found if isinstance(found, str) else "")
+        if not blocks_reason and found is None:
+            blocks_reason = f"Reading what {status.name} blocks for {speaker.name}…"
+        listed = found if isinstance(found, list) else []
+        controls.append(LocalControl(
+            DESTINATION_BLOCKS, TITLES[DESTINATION_BLOCKS],
+            _blocks_summary(speaker, listed) if isinstance(found, list) else
+            "The bridge can drop this speaker's traffic to chosen names, organisations or telemetry endpoints.",
+            speaker, enabled=not blocks_reason, reason=blocks_reason,
+            active=bool(listed) if isinstance(found, list) else None, blocks=tuple(listed)))
     return controls

@@ -160,3 +160,34 @@ def test_blocking_the_uplink_puts_a_drop_rule_in_nftables_and_undo_lifts_it(qtbo
     qtbot.waitUntil(lambda: not bridge.engine.state("den").muted, timeout=NET_MS)
     qtbot.waitUntil(lambda: not bridge.engine.nft_table.is_muted("den"), timeout=NET_MS)
     qtbot.waitUntil(lambda: ctx.optouts.history()[0].summary.startswith("Undid: Blocked"), timeout=NET_MS)
+
+
+@pytest.mark.qt_log_ignore(r"does not support raise\(\)", r"does not support propagateSizeHints")
+def test_destination_blocks_show_as_enforced_settings_with_their_drops(qtbot, ctx, window, bridges):
+    from app.optouts.local import DESTINATION_BLOCKS
+
+    bridge = bridges.start()
+    page = pair(qtbot, ctx, window, bridge)
+    link_account(qtbot, ctx, page, bridge, "kitchen")
+    key = bridge_key(bridge.bridge_id, "kitchen")
+    qtbot.waitUntil(lambda: card(page, DESTINATION_BLOCKS, key).toggle.isEnabled(), timeout=NET_MS)
+    blocks = card(page, DESTINATION_BLOCKS, key)
+    assert blocks.state_badge.text() == "Off" and blocks.toggle.text() == "Manage…"
+    assert blocks.summary_label.text().startswith("Nothing is blocked for Kitchen speaker.")
+
+    done = []
+    ctx.bridges.add_block(bridge.bridge_id, "kitchen", "preset", "amazon-device-metrics", done.append)
+    qtbot.waitUntil(lambda: bool(done) and card(page, DESTINATION_BLOCKS, key).state_badge.text() == "In force",
+                    timeout=NET_MS)  # blocks_changed from the bridge's stream made the page read them again
+    assert done[0].ok
+    blocks = card(page, DESTINATION_BLOCKS, key)
+    assert "drops Kitchen speaker's traffic to: Amazon device metrics (" in blocks.summary_label.text()
+    assert "dropped" in blocks.summary_label.text()
+
+    with qtbot.waitSignal(page.destinations_requested) as asked:
+        qtbot.mouseClick(blocks.toggle, Qt.MouseButton.LeftButton)
+    assert asked.args == [bridge.bridge_id, "kitchen"]
+    assert window.current_page_key() == "bridges"
+    dialog = window.bridges_page.destination_dialogs[(bridge.bridge_id, "kitchen")]
+    assert dialog.isVisible()
+    dialog.close()

@@ -45,12 +45,16 @@ def test_a_confirmed_setting_comes_due_and_the_user_is_reminded_once(qtbot, ctx,
 def test_a_reminder_goes_to_the_tray_when_there_is_one(qtbot, ctx, make_window, clock):
     window = make_window(ctx)
     told = []
-    window.tray.notify = lambda title, message: told.append((title, message)) or True
+    clicks = []
+    window.tray.notify = lambda title, message, on_click=None: told.append((title, message)) or clicks.append(
+        on_click) or True
     account = ctx.optouts.add_account("google", "Google")
     ctx.optouts.confirm(account.account_id, "google.web-app-activity")
     clock.advance(40)
     window.optouts_page.watch.check()
     assert told == [("1 privacy setting to re-check", "Web & App Activity (Google). Open Opt-outs to check them.")]
+    clicks[0]()  # clicking the notification opens the setting
+    assert window.current_page_key() == "optouts"
 
 
 def test_overdue_items_are_checked_on_a_timer_without_the_page_being_open(qtbot, ctx, make_window, clock):

@@ -32,7 +32,8 @@ class AccountView(QWidget):
         edit_requested(), remove_requested(): for the account shown.
         open_requested(Setting), guide_requested(Setting), confirm_requested(ChecklistItem, str),
         clear_requested(ChecklistItem): from its cards.
-        local_toggle_requested(LocalControl, bool, str, str), local_times_changed(LocalControl, str, str).
+        local_toggle_requested(LocalControl, bool, str, str), local_times_changed(LocalControl, str, str),
+        local_manage_requested(LocalControl).
     """
 
     edit_requested = Signal()
@@ -43,6 +44,7 @@ class AccountView(QWidget):
     clear_requested = Signal(object)
     local_toggle_requested = Signal(object, bool, str, str)
     local_times_changed = Signal(object, str, str)
+    local_manage_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -161,6 +163,7 @@ class AccountView(QWidget):
                 card = LocalCard(control, self)
                 card.toggle_requested.connect(self.local_toggle_requested)
                 card.times_changed.connect(self.local_times_changed)
+                card.manage_requested.connect(self.local_manage_requested)
                 self._local_box.addWidget(card)
                 self.local_cards[control.key] = card
         else:

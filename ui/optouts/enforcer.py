@@ -7,7 +7,14 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
-from app.optouts.local import BLOCK_UPLINK, QUIET_HOURS, LocalControl, local_controls, quiet_hours_fields
+from app.optouts.local import (
+    BLOCK_UPLINK,
+    DESTINATION_BLOCKS,
+    QUIET_HOURS,
+    LocalControl,
+    local_controls,
+    quiet_hours_fields,
+)
 from app.optouts.models import HistoryEntry
 from app.optouts.speakers import SpeakerRef
 from app.optouts.tracker import Action, OptOutTracker
@@ -26,6 +33,7 @@ class BridgeEnforcer(QObject):
     Attributes:
         adapter: the BridgeAdapter (None: no bridges in this window; every control says why).
         schedules: bridge id -> its schedules as last read (absent: not read yet).
+        blocks: (bridge id, speaker id) -> its destination blocks as last read, or why they cannot be read.
 
     Signals:
         changed(): schedules were read, or a command finished: redraw the controls.
@@ -43,32 +51,70 @@ class BridgeEnforcer(QObject):
         self.tracker = tracker
         self.schedules: dict[str, list] = {}
         self._reading: set[str] = set()
+        self.blocks: dict[tuple[str, str], list | str] = {}
+        self._reading_blocks: set[tuple[str, str]] = set()
         if adapter is not None:
             adapter.bridge_updated.connect(self._bridge_updated)
             adapter.bridge_removed.connect(self._bridge_removed)
             adapter.speaker_state.connect(lambda *_: self.changed.emit())
             adapter.schedules_changed.connect(self.read_schedules)
+            if hasattr(adapter, "blocks_changed"):
+                adapter.blocks_changed.connect(self.read_blocks)
 
     def statuses(self) -> dict:
         return {s.bridge_id: s for s in self.adapter.statuses()} if self.adapter is not None else {}
 
     def controls(self, speakers: list[SpeakerRef]) -> list[LocalControl]:
         """The controls for an account's speakers; reads the schedules of the bridges it has not read yet."""
-        controls = local_controls(speakers, self.statuses(), self.schedules)
+        controls = local_controls(speakers, self.statuses(), self.schedules, self.blocks)
         for control in controls:
-            if control.speaker is not None and control.speaker.bridge_id not in self.schedules:
-                self.read_schedules(control.speaker.bridge_id)
+            speaker = control.speaker
+            if speaker is not None and speaker.bridge_id not in self.schedules:
+                self.read_schedules(speaker.bridge_id)
+            if (speaker is not None and control.control_id == DESTINATION_BLOCKS
+                    and (speaker.bridge_id, speaker.speaker_id) not in self.blocks):
+                self.read_blocks(speaker.bridge_id, speaker.speaker_id)
         return controls
+
+    # -- destination blocks ---------------------------------------------------------------------------------
+    def read_blocks(self, bridge_id: str, speaker_id: str) -> None:
+        """Ask an online bridge what it blocks for the speaker (once at a time); `changed` follows."""
+        key = (bridge_id, speaker_id)
+        if self.adapter is None or key in self._reading_blocks:
+            return
+        status = self.statuses().get(bridge_id)
+        if status is None or not status.online:
+            return
+        self._reading_blocks.add(key)
+        self.adapter.call("blocks", bridge_id, speaker_id, on_done=lambda outcome: self._blocks_read(key, outcome))
+
+    def _blocks_read(self, key: tuple[str, str], outcome) -> None:
+        self._reading_blocks.discard(key)
+        if outcome.ok:
+            self.blocks[key] = list(outcome.value)
+        elif getattr(outcome.error, "status", None) == 404:
+            self.blocks[key] = ("This bridge does not track destinations: add a [destinations] section to its "
+                                "configuration (see the README's Pi set-up).")
+        else:
+            log.warning("could not read bridge %s's blocks for %s: %s", key[0], key[1], outcome.message)
+            self.blocks.pop(key, None)
+        self.changed.emit()
 
     # -- schedules ----------------------------------------------------------------------------------------
     def _bridge_updated(self, status) -> None:
         if not status.online:
             self.schedules.pop(status.bridge_id, None)
+            self._forget_blocks(status.bridge_id)
         self.changed.emit()
 
     def _bridge_removed(self, bridge_id: str) -> None:
         self.schedules.pop(bridge_id, None)
+        self._forget_blocks(bridge_id)
         self.changed.emit()
+
+    def _forget_blocks(self, bridge_id: str) -> None:
+        for key in [k for k in self.blocks if k[0] == bridge_id]:
+            del self.blocks[key]
 
     def read_schedules(self, bridge_id: str) -> None:
         """Ask an online bridge for its schedules (once at a time); `changed` follows."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTime, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTimeEdit, QVBoxLayout, QWidget
 
-from app.optouts.local import DEFAULT_QUIET_HOURS, QUIET_HOURS, LocalControl
+from app.optouts.local import DEFAULT_QUIET_HOURS, DESTINATION_BLOCKS, QUIET_HOURS, LocalControl
 from ui import theme
 from ui.optouts.style import badge, set_badge
 from ui.widgets.mute_control import TOGGLE_STYLE
@@ -25,13 +25,17 @@ class LocalCard(QFrame):
         start_edit, end_edit: quiet hours only; changing them while on re-saves the schedule.
         pending: a command is on its way to the bridge.
 
+    For blocked destinations the button opens the speaker's Destinations dialog, where blocks are made and
+    undone; the card lists them with what each dropped.
+
     Signals:
         toggle_requested(LocalControl, bool on, str start, str end),
-        times_changed(LocalControl, str start, str end).
+        times_changed(LocalControl, str start, str end), manage_requested(LocalControl).
     """
 
     toggle_requested = Signal(object, bool, str, str)
     times_changed = Signal(object, str, str)
+    manage_requested = Signal(object)
 
     def __init__(self, control: LocalControl, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +110,9 @@ class LocalCard(QFrame):
         active = bool(control.active)
         self.toggle.setChecked(active)
         self.toggle.setText("On" if active else "Turn on")
+        if control.control_id == DESTINATION_BLOCKS:
+            self.toggle.setCheckable(False)
+            self.toggle.setText("Manage…")
         if control.active is None:
             set_badge(self.state_badge, "Not available" if not control.enabled else "Unknown", "empty")
         else:
@@ -123,6 +130,10 @@ class LocalCard(QFrame):
         return self.start_edit.time().toString("HH:mm"), self.end_edit.time().toString("HH:mm")
 
     def _clicked(self, checked: bool) -> None:
+        if self.control.control_id == DESTINATION_BLOCKS:
+            self.toggle.setChecked(bool(self.control.active))
+            self.manage_requested.emit(self.control)
+            return
         self.set_pending(f"{'Turning on' if checked else 'Turning off'}…")
         self.toggle_requested.emit(self.control, checked, *self._times())
 

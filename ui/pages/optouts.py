@@ -82,6 +82,7 @@ class OptOutsPage(QWidget):
     reminders_due = Signal(str, str)
     due_changed = Signal(list)
     status_message = Signal(str)
+    destinations_requested = Signal(str, str)
 
     def __init__(self, ctx, *, adapter=None, model=None, clock: Callable[[], float] | None = None,
                  parent: QWidget | None = None) -> None:
@@ -253,6 +254,8 @@ class OptOutsPage(QWidget):
         view.clear_requested.connect(self.clear_item)
         view.local_toggle_requested.connect(self.toggle_local)
         view.local_times_changed.connect(self.change_quiet_hours)
+        view.local_manage_requested.connect(
+            lambda control: self.destinations_requested.emit(control.speaker.bridge_id, control.speaker.speaker_id))
 
     def _shortcut(self, keys: str, slot) -> QAction:
         action = QAction(self)
