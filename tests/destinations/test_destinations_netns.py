@@ -159,6 +159,9 @@ def test_malformed_dns_answers_and_client_hellos_on_the_wire_are_ignored(lab, in
 def test_reinstalling_the_table_keeps_the_blocks_and_their_addresses(lab, internet, table, tracker):
     block = tracker.add_block(SPEAKER_ID, "name", GOOGLE)
     assert internet.resolve(GOOGLE) == [GOOGLE_IP]
+    # The capture thread sees the answer a moment after the speaker does.
+    wait_until(lambda: [a for a, _left in table.block_addresses(block["id"])] == [GOOGLE_IP],
+               what="the answer's address to join the block")
     table.install()  # a bridge restart, or the table put back after a firewall reload
     assert [a for a, _left in table.block_addresses(block["id"])] == [GOOGLE_IP]
     with pytest.raises((OSError, ssl.SSLError)):
