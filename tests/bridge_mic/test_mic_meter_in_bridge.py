@@ -104,7 +104,9 @@ def test_spoken_requests_pass_and_silent_uploads_are_flagged(served, tmp_path):
 
     # Later, once that request is over and nobody has spoken for a while, it uploads on its own.
     wait_until(lambda: any(e.type == "activation_ended" for e in service.engine.events.since(0)), timeout=30)
-    wait_until(lambda: service.microphone.speech_of("kitchen", time.time()) is False, timeout=20)
+    # An activation starts on a whole second, up to a second before its first byte, and the flag looks from
+    # SPEECH_BEFORE_S before that start: wait until that whole stretch is silent.
+    wait_until(lambda: service.microphone.speech_of("kitchen", time.time() - 1.5) is False, timeout=20)
     source.inject_burst("kitchen", at=time.time() + 0.5, shape=VOICE_SHAPE[:3], kind="misactivation")
     _, silent = wait_until(lambda: (found := started_events(service, "kitchen"))[1:] and found, timeout=20)
     assert silent["flags"] == ["no_speech_nearby"]
