@@ -162,13 +162,22 @@ class MainWindow(QMainWindow):
         self.optouts_page.reminders_due.connect(self._optouts_reminder)
         self.optouts_page.due_changed.connect(self.overview_page.set_optouts_due)
         self.optouts_page.destinations_requested.connect(self.open_destinations)
+        self.deletions_page = DeletionsPage(self.ctx)
+        self.deletions_page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        # Erasure deadlines: checked at start and every hour; each reminder is told once a day.
+        self._erasure_told: set[tuple[int, str, str]] = set()
+        self._erasure_timer = QTimer(self)
+        self._erasure_timer.setInterval(3600 * 1000)
+        self._erasure_timer.timeout.connect(self.remind_erasure_deadlines)
+        self._erasure_timer.start()
+        QTimer.singleShot(0, self.remind_erasure_deadlines)
         pages = [
             self.overview_page,
             self.speakers_page,
             LivePage(show_bridges=lambda: self.show_page("bridges"), adapter=self.bridge_adapter, ctx=self.ctx),
             self.activity_page,
             self.optouts_page,
-            DeletionsPage(),
+            self.deletions_page,
             self.bridges_page,
         ]
         self.pages = {page.page_key: page for page in pages}
@@ -369,6 +378,23 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"{verb} {plural(count, 'speaker')}…" if count else "No bridge is online: nothing to mute.", 5000)
         return count
+
+    def remind_erasure_deadlines(self) -> list[str]:
+        """Tell (tray, else status bar) about erasure requests whose deadline is near or past; returns what was told."""
+        today = self.deletions_page.tracker.today().isoformat()
+        told = []
+        for request, what in self.deletions_page.tracker.due_reminders():
+            key = (request.request_id, what, today)
+            if key in self._erasure_told:
+                continue
+            self._erasure_told.add(key)
+            told.append(f"{request.vendor_name} ({request.account_label}): {what}")
+        if told:
+            title = "Erasure request deadline" + ("s" if len(told) > 1 else "")
+            message = "; ".join(told)
+            if not self.tray.notify(title, message, on_click=lambda: self.show_page("deletions")):
+                self.statusBar().showMessage(f"{title}: {message}", 10000)
+        return told
 
     def _optouts_reminder(self, title: str, message: str) -> None:
         """Opt-out settings are due for a re-check: a tray notification, or the status bar without a tray."""

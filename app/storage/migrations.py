@@ -142,6 +142,38 @@ CREATE TABLE optout_catalog_seen (
 );
 """
 
+_V6_ERASURE_REQUESTS = """
+CREATE TABLE erasure_requests (
+    request_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id    INTEGER NOT NULL,                 -- no foreign key: the request outlives the account
+    account_label TEXT NOT NULL,
+    vendor_id     TEXT NOT NULL,
+    vendor_name   TEXT NOT NULL,
+    law_id        TEXT NOT NULL,                    -- "gdpr", "uk_gdpr", "ccpa"
+    state         TEXT NOT NULL,
+    received      TEXT NOT NULL,                    -- ISO date the deadline counts from
+    extended      INTEGER NOT NULL DEFAULT 0,
+    reason        TEXT NOT NULL DEFAULT '',
+    recipient     TEXT NOT NULL DEFAULT '',
+    subject       TEXT NOT NULL,
+    letter        TEXT NOT NULL,
+    cited         TEXT NOT NULL DEFAULT '[]',       -- JSON list of {start, device}
+    reply_path    TEXT NOT NULL DEFAULT '',
+    reply_note    TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+CREATE TABLE erasure_history (
+    entry_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id INTEGER NOT NULL REFERENCES erasure_requests (request_id) ON DELETE CASCADE,
+    at         REAL NOT NULL,
+    action     TEXT NOT NULL,
+    from_state TEXT NOT NULL DEFAULT '',
+    to_state   TEXT NOT NULL DEFAULT '',
+    note       TEXT NOT NULL DEFAULT ''
+);
+"""
+
 
 MIGRATIONS: list[Migration] = [
     _V1_SETTINGS_AND_DEVICES,  # 0 -> 1
@@ -149,6 +181,7 @@ MIGRATIONS: list[Migration] = [
     _V3_BRIDGES,               # 2 -> 3
     _V4_ACTIVATIONS,           # 3 -> 4
     _V5_OPTOUTS,               # 4 -> 5
+    _V6_ERASURE_REQUESTS,      # 5 -> 6
 ]
 
 LATEST = len(MIGRATIONS)

@@ -1,33 +1,331 @@
-"""Deletions page: scheduled deletion of voice recordings and legal erasure requests."""
+"""Deletions page: legal erasure requests with their deadlines (scheduled voice deletions come later).
+
+The data lives in app.erasure (Qt-free): an ErasureTracker on the app's database. This page shows the requests,
+opens the dialogs in ui.erasure, and sends letters through the user's mail client (mailto:) or as a PDF.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+import time
+from pathlib import Path
 
+from PySide6.QtCore import QMarginsF, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QBrush,
+    QColor,
+    QDesktopServices,
+    QKeySequence,
+    QPageLayout,
+    QPageSize,
+    QPdfWriter,
+    QTextDocument,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from app.erasure.laws import law as law_named
+from app.erasure.mailto import mailto_url
+from app.erasure.models import ErasureRequest
+from app.erasure.tracker import ErasureTracker
 from ui import theme
-from ui.pages.empty_state import EmptyState
+from ui.erasure.new_request_dialog import SAVE_AS_PDF, NewRequestDialog
+from ui.erasure.state_dialog import StateDialog
+
+OVERDUE_COLOR = QColor("#c62828")
+COLUMNS = ("Company and account", "Law", "State", "Sent", "Deadline", "Days left")
+VOICE_DELETIONS_NOTE = ("Scheduled voice deletions (for example \u201cAlexa, delete everything I said today\u201d "
+                        "played by a bridge every night) and reminders for vendor portals come in a later Earmuff "
+                        "release.")
+
+
+def write_pdf(path: str | Path, title: str, text: str) -> None:
+    """The letter as an A4 PDF (plain text, so nothing is lost or reformatted)."""
+    writer = QPdfWriter(str(path))
+    writer.setTitle(title)
+    writer.setCreator("Earmuff")
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                                     QMarginsF(20, 20, 20, 20), QPageLayout.Unit.Millimeter))
+    document = QTextDocument()
+    document.setPlainText(text)
+    document.print_(writer)
 
 
 class DeletionsPage(QWidget):
-    """Says what deletion scheduling and legal requests will offer.
+    """Open and closed legal erasure requests, days left to each deadline, and what to do about them.
 
     Attributes:
-        empty_state: the explanation shown until deletions exist.
+        tracker: the ErasureTracker.
+        table: one row per request, open ones first; `requests` holds them in row order.
+        new_button, state_button, extend_button, reply_button, letter_button, export_button: the actions;
+            new_action: Ctrl+N.
+        reminder_label: what is due today or overdue; message_label: the last action's outcome (also emitted as
+            status_message); voice_note: scheduled voice deletions come later.
+        dialogs opened last: new_dialog, state_dialog, file_dialog, note_dialog, letter_view.
+
+    Signals:
+        status_message(str): a line for the status bar.
     """
 
     page_key = "deletions"
     page_title = "Deletions"
+    status_message = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx, *, tracker: ErasureTracker | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.ctx = ctx
+        clock = getattr(getattr(ctx, "optouts", None), "now", time.time)
+        self.tracker = tracker if tracker is not None else ErasureTracker(ctx.database, clock=clock)
+        self.requests: list[ErasureRequest] = []
+        self.new_dialog: NewRequestDialog | None = None
+        self.state_dialog: StateDialog | None = None
+        self.file_dialog: QFileDialog | None = None
+        self.note_dialog: QInputDialog | None = None
+        self.letter_view: QPlainTextEdit | None = None
+
         layout = theme.page_layout(self, self.page_title)
-        self.empty_state = EmptyState(
-            "Deleting what your speakers recorded",
-            "Here you will schedule regular deletion of your voice recordings, for example "
-            "\u201cAlexa, delete everything I said today\u201d played by a bridge every night and checked "
-            "on the wire, and send formal erasure requests under GDPR or CCPA, with their legal deadlines "
-            "tracked for you.",
-            note="Deletions come in a later Earmuff release.",
-            parent=self,
-        )
-        layout.addWidget(self.empty_state, 1)
+        layout.addWidget(theme.paragraph(
+            "Formal requests to erase what a company keeps about you, under GDPR Art. 17, UK GDPR or the CCPA/CPRA. "
+            "Earmuff writes the letter from a template (not legal advice) and counts the days the law gives the "
+            "company to answer.", self))
+        self.voice_note = theme.paragraph(VOICE_DELETIONS_NOTE, self, role="hint")
+        layout.addWidget(self.voice_note)
+        self.reminder_label = theme.paragraph("", self, role="error")
+        layout.addWidget(self.reminder_label)
+        self.message_label = theme.paragraph("", self, role="hint")
+        self.message_label.setAccessibleName("Last action")
+        layout.addWidget(self.message_label)
+        self.status_message.connect(self.message_label.setText)
+
+        row = QHBoxLayout()
+        self.new_button = QPushButton("&New erasure request\u2026", self)
+        self.state_button = QPushButton("Change &state\u2026", self)
+        self.extend_button = QPushButton("Company e&xtended the deadline", self)
+        self.reply_button = QPushButton("Attach &reply\u2026", self)
+        self.letter_button = QPushButton("Show &letter", self)
+        self.export_button = QPushButton("Export &deadlines (.ics)\u2026", self)
+        for button, slot in ((self.new_button, self.new_request), (self.state_button, self.change_state),
+                             (self.extend_button, self.mark_extended), (self.reply_button, self.attach_reply),
+                             (self.letter_button, self.show_letter), (self.export_button, self.export_calendar)):
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setAccessibleName("Erasure requests")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemActivated.connect(lambda _item: self.show_letter())
+        layout.addWidget(self.table, 1)
+        self.empty_label = theme.paragraph(
+            "No erasure requests yet. Press \u201cNew erasure request\u201d to write one for a vendor account "
+            "you added on the Opt-outs page.", self, role="hint")
+        layout.addWidget(self.empty_label)
+        self.new_action = QAction(self)
+        self.new_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.new_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.new_action.triggered.connect(self.new_request)
+        self.addAction(self.new_action)
+        self.new_button.setToolTip("Write a new erasure request (Ctrl+N)")
+
+        self.tracker.add_listener(self.refresh)
+        self.destroyed.connect(lambda: self.tracker.remove_listener(self.refresh))
+        self.refresh()
+
+    # -- showing ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        selected = self.selected_request()
+        today = self.tracker.today()
+        self.requests = sorted(self.tracker.requests(), key=lambda r: (r.state.final, self.tracker.days_left(r)))
+        self.table.setRowCount(len(self.requests))
+        for row, request in enumerate(self.requests):
+            deadlines = self.tracker.deadlines(request)
+            days = deadlines.days_left(today)
+            if request.state.final:
+                days_text = "\u2013"
+            elif days < 0:
+                days_text = f"overdue by {-days}"
+            else:
+                days_text = str(days)
+            deadline_text = deadlines.response.isoformat() + (" (extended)" if request.extended else "")
+            state_text = request.state.title + (f": {request.reason}" if request.reason else "")
+            cells = (f"{request.vendor_name} \u2013 {request.account_label}", law_named(request.law_id).title,
+                     state_text, request.received.isoformat(), deadline_text, days_text)
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if not request.state.final and days < 0:
+                    item.setForeground(QBrush(OVERDUE_COLOR))
+                    item.setToolTip("Overdue: the company did not answer in the time the law gives it")
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        self.table.setVisible(bool(self.requests))
+        self.empty_label.setVisible(not self.requests)
+        if selected is not None:
+            self.select_request(selected.request_id)
+        reminders = self.tracker.due_reminders()
+        self.reminder_label.setText("\n".join(f"{r.vendor_name} \u2013 {r.account_label}: {what}."
+                                              for r, what in reminders))
+        self.reminder_label.setVisible(bool(reminders))
+        self._update_buttons()
+
+    def selected_request(self) -> ErasureRequest | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows or rows[0].row() >= len(self.requests):
+            return None
+        return self.requests[rows[0].row()]
+
+    def select_request(self, request_id: int) -> None:
+        for row, request in enumerate(self.requests):
+            if request.request_id == request_id:
+                self.table.selectRow(row)
+                return
+
+    def _update_buttons(self) -> None:
+        request = self.selected_request()
+        active = request is not None and not request.state.final
+        self.state_button.setEnabled(active)
+        self.extend_button.setEnabled(active and not request.extended)
+        self.reply_button.setEnabled(request is not None)
+        self.letter_button.setEnabled(request is not None)
+        self.export_button.setEnabled(any(not r.state.final for r in self.requests))
+
+    # -- actions ----------------------------------------------------------------------------------
+    def _accounts(self) -> list:
+        optouts = getattr(self.ctx, "optouts", None)
+        if optouts is None:
+            return []
+        found = []
+        for account in optouts.accounts():
+            vendor = optouts.vendor_of(account)
+            found.append((account, vendor.name if vendor is not None else account.vendor))
+        return found
+
+    def _activations(self, accounts: list) -> dict:
+        """Per account: recent cached activations of its linked bridge speakers (all of them if none is linked)."""
+        cache = getattr(self.ctx, "activations", None)
+        if cache is None:
+            return {}
+        recent = cache.query(limit=500)
+        by_account = {}
+        for account, _name in accounts:
+            keys = {link.speaker_key for link in self.ctx.optouts.links(account.account_id)}
+            speakers = {tuple(k.removeprefix("bridge:").split("/", 1)) for k in keys if k.startswith("bridge:")}
+            by_account[account.account_id] = [r for r in recent if not speakers or r.key in speakers][:100]
+        return by_account
+
+    def new_request(self) -> None:
+        accounts = self._accounts()
+        if not accounts:
+            self.status_message.emit("Add your vendor account on the Opt-outs page first; requests are made for it.")
+            return
+        self.new_dialog = NewRequestDialog(self.tracker, accounts, self._activations(accounts), self)
+        self.new_dialog.created.connect(self._created)
+        self.new_dialog.open()
+
+    def _created(self, request: ErasureRequest, how: str) -> None:
+        self.select_request(request.request_id)
+        if how == SAVE_AS_PDF:
+            self._ask_path("Save the letter as PDF", "PDF files (*.pdf)", ".pdf",
+                           lambda path: self.save_pdf(request, path))
+        else:
+            self.send_mail(request)
+
+    def send_mail(self, request: ErasureRequest) -> None:
+        url = mailto_url(request.recipient, subject=request.subject, body=request.letter)
+        if QDesktopServices.openUrl(QUrl.fromEncoded(url.encode("ascii"))):
+            self.status_message.emit("The letter is in your mail client: check it and press Send.")
+        else:
+            self.status_message.emit("No mail client opened; save the letter as PDF instead.")
+
+    def save_pdf(self, request: ErasureRequest, path: str) -> None:
+        write_pdf(path, request.subject, f"{request.subject}\n\n{request.letter}")
+        self.status_message.emit(f"Saved the letter to {path}.")
+
+    def _ask_path(self, title: str, name_filter: str, suffix: str, done) -> None:
+        dialog = QFileDialog(self, title)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter(name_filter)
+        dialog.setDefaultSuffix(suffix.lstrip("."))
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.fileSelected.connect(done)
+        self.file_dialog = dialog
+        dialog.open()
+
+    def change_state(self) -> None:
+        request = self.selected_request()
+        if request is None or request.state.final:
+            return
+        self.state_dialog = StateDialog(self.tracker, request, self)
+        self.state_dialog.open()
+
+    def mark_extended(self) -> None:
+        request = self.selected_request()
+        if request is None:
+            return
+        try:
+            updated = self.tracker.extend(request.request_id)
+        except ValueError as error:
+            self.status_message.emit(str(error).capitalize() + ".")
+            return
+        self.status_message.emit(f"New deadline: {self.tracker.deadlines(updated).response.isoformat()}.")
+
+    def attach_reply(self) -> None:
+        request = self.selected_request()
+        if request is None:
+            return
+        dialog = QFileDialog(self, "Choose the company's reply")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.fileSelected.connect(lambda path: self._ask_note(request, path))
+        self.file_dialog = dialog
+        dialog.open()
+
+    def _ask_note(self, request: ErasureRequest, path: str) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Reply")
+        dialog.setLabelText("A note about the reply (optional):")
+        dialog.textValueSelected.connect(lambda note: self.tracker.attach_reply(request.request_id, path, note))
+        self.note_dialog = dialog
+        dialog.open()
+
+    def show_letter(self) -> None:
+        request = self.selected_request()
+        if request is None:
+            return
+        history = "\n".join(
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(c.at))}  {c.action}"
+            f"{': ' + c.from_state + ' -> ' + c.to_state if c.action == 'state' else ''}"
+            f"{'  (' + c.note + ')' if c.note else ''}" for c in self.tracker.history(request.request_id))
+        reply = f"\nReply: {request.reply_path}  {request.reply_note}\n" if request.reply_path else ""
+        view = QPlainTextEdit(self)
+        view.setWindowFlag(Qt.WindowType.Dialog)
+        view.setWindowTitle(request.subject)
+        view.setReadOnly(True)
+        view.setPlainText(f"To: {request.recipient or '(you chose the address)'}\nSubject: {request.subject}\n\n"
+                          f"{request.letter}\n{reply}\nHistory:\n{history}\n")
+        view.resize(640, 600)
+        self.letter_view = view
+        view.show()
+
+    def export_calendar(self) -> None:
+        self._ask_path("Export the deadlines", "Calendar files (*.ics)", ".ics", self.save_calendar)
+
+    def save_calendar(self, path: str) -> None:
+        Path(path).write_bytes(self.tracker.calendar().encode("utf-8"))
+        self.status_message.emit(f"Saved the deadlines to {path}; open it with your calendar.")

@@ -1,0 +1,1 @@
+"""Dialogs of the Deletions page's legal erasure requests."""
