@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         self.optouts_page.destinations_requested.connect(self.open_destinations)
         self.deletions_page = DeletionsPage(self.ctx)
         self.deletions_page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.activity_page.deletion_requested.connect(self.request_deletion)
         # Erasure deadlines: checked at start and every hour; each reminder is told once a day.
         self._erasure_told: set[tuple[int, str, str]] = set()
         self._erasure_timer = QTimer(self)
@@ -378,6 +379,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"{verb} {plural(count, 'speaker')}…" if count else "No bridge is online: nothing to mute.", 5000)
         return count
+
+    def request_deletion(self, record) -> None:
+        """"Request deletion of this recording" on the Activity page: the Deletions page's new request for it."""
+        self.show_page("deletions")
+        self.deletions_page.new_request(record)
 
     def remind_erasure_deadlines(self) -> list[str]:
         """Tell (tray, else status bar) about erasure requests whose deadline is near or past; returns what was told."""

@@ -65,9 +65,11 @@ def week(qtbot, window, ctx, page):
     return page
 
 
-def no_deletion_offered(page) -> bool:
-    words = [b.text() for b in page.findChildren(QAbstractButton)] + [a.text() for a in page.findChildren(QAction)]
-    return not any("delet" in w.lower() for w in words) and "delet" not in page.details.toPlainText().lower()
+def deletion_is_hooked_up(page) -> bool:
+    """The one deletion action is a live button (the Deletions page's erasure request), not a dead one."""
+    buttons = [b for b in page.findChildren(QAbstractButton) if "delet" in b.text().lower()]
+    actions = [a for a in page.findChildren(QAction) if "delet" in a.text().lower()]
+    return buttons == [page.delete_button] and not actions and page.delete_button.receivers("2clicked()") > 0
 
 
 def test_without_a_bridge_it_explains_and_leads_to_the_bridges_page(qtbot, window):
@@ -106,7 +108,7 @@ def test_rows_come_newest_first_in_plain_units_with_flags_explained(qtbot, week)
     assert "Nobody was speaking: the room microphone heard no speech" in details
     page.table.selectRow(1)
     assert "Not flagged" in page.details.toPlainText()
-    assert no_deletion_offered(page)
+    assert deletion_is_hooked_up(page)
 
 
 def test_enter_on_a_row_opens_its_details(qtbot, window, week):

@@ -160,3 +160,33 @@ def test_an_overdue_request_is_told_once_a_day_outside_the_page(qtbot, ctx, make
     assert window.remind_erasure_deadlines() == []  # once a day
     clock.advance(1)
     assert len(window.remind_erasure_deadlines()) == 1
+
+
+def test_a_recording_on_the_activity_page_becomes_a_request_citing_it(qtbot, ctx, make_window, clock, opened_mail):
+    from app.optouts.speakers import SpeakerRef, bridge_key
+
+    now = clock()
+    kitchen = ActivationRecord("b1", 7, "echo", "Kitchen Echo", now - 7200, now - 7190, 40000, 9000.0, 0.9)
+    hall = ActivationRecord("b1", 8, "hall", "Hall Echo", now - 3600, now - 3590, 30000, 8000.0, 0.9)
+    ActivationRepository(ctx.database).upsert_many([kitchen, hall])
+    ctx.optouts.add_account("google", "Google")  # first in the list, but not the kitchen speaker's
+    ctx.optouts.add_account("amazon", "family", [SpeakerRef(bridge_key("b1", "echo"), "Kitchen Echo",
+                                                            bridge_id="b1", speaker_id="echo")])
+    window, _page = open_page(make_window, ctx, qtbot)
+    activity = window.activity_page
+    assert not activity.delete_button.isEnabled()  # nothing selected
+    assert activity.show_activation("b1", "echo", kitchen.start)
+    assert activity.delete_button.isEnabled()
+
+    qtbot.mouseClick(activity.delete_button, Qt.MouseButton.LeftButton)
+    assert window.current_page_key() == "deletions"
+    dialog = window.deletions_page.new_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.account_combo.currentText().startswith("Amazon")
+    checked = [dialog.activations_list.item(i) for i in range(dialog.activations_list.count())
+               if dialog.activations_list.item(i).checkState() == Qt.CheckState.Checked]
+    assert [item.text().split(" \u2013 ")[1] for item in checked] == ["Kitchen Echo"]
+    qtbot.keyClicks(dialog.name_edit, "Ada Example")
+    qtbot.keyClicks(dialog.identifier_edit, "ada@example.org")
+    assert "Kitchen Echo" in dialog.preview.toPlainText()
+    dialog.reject()

@@ -107,6 +107,22 @@ class NewRequestDialog(QDialog):
         self.activations_list.itemChanged.connect(self.update_preview)
         self._account_changed()
 
+    def cite(self, record: ActivationRecord) -> bool:
+        """Select the first account whose list has this recording and tick it; False if none has it."""
+        for index in range(self.account_combo.count()):
+            account_id = self.account_combo.itemData(index)
+            if any(r.key == record.key and r.activation_id == record.activation_id
+                   for r in self._activations.get(account_id, [])):
+                self.account_combo.setCurrentIndex(index)
+                for row in range(self.activations_list.count()):
+                    item = self.activations_list.item(row)
+                    cited = item.data(Qt.ItemDataRole.UserRole)
+                    if cited is not None and cited.start == record.start and cited.device == record.speaker_name:
+                        item.setCheckState(Qt.CheckState.Checked)
+                        self.activations_list.scrollToItem(item)
+                        return True
+        return False
+
     def _account(self) -> tuple[Account, str]:
         return self._accounts[max(self.account_combo.currentIndex(), 0)]
 

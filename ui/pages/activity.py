@@ -113,6 +113,7 @@ class ActivityPage(QWidget):
     page_title = "Activity"
 
     status_message = Signal(str)
+    deletion_requested = Signal(object)  # ActivationRecord: ask the company to erase this recording
 
     def __init__(self, show_bridges: Callable[[], None], adapter=None, ctx=None, *,
                  clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
@@ -272,11 +273,21 @@ class ActivityPage(QWidget):
         self.details.setAccessibleName("Activation details")
         self.details.setOpenLinks(False)
         self.details.setMinimumWidth(260)
+        self.delete_button = QPushButton("Request &deletion of this recording…", content)
+        self.delete_button.setToolTip("Write a legal erasure request to the speaker's company that cites this "
+                                      "recording (Deletions page).")
+        self.delete_button.setEnabled(False)
+        self.delete_button.clicked.connect(self._request_deletion)
+        details_box = QWidget(content)
+        details_column = QVBoxLayout(details_box)
+        details_column.setContentsMargins(0, 0, 0, 0)
+        details_column.addWidget(self.details, 1)
+        details_column.addWidget(self.delete_button)
 
         # The chart and the selected activation side by side on top; the table gets the full width.
         upper = QSplitter(Qt.Orientation.Horizontal, content)
         upper.addWidget(self.chart)
-        upper.addWidget(self.details)
+        upper.addWidget(details_box)
         upper.setStretchFactor(0, 2)
         upper.setStretchFactor(1, 1)
         upper.setSizes([640, 360])
@@ -291,7 +302,7 @@ class ActivityPage(QWidget):
         column.addWidget(self._splitter, 1)
 
         chain = (self.speaker_combo, self.range_combo, self.from_edit, self.to_edit, self.flagged_check,
-                 self.export_button, self.table, self.details)
+                 self.export_button, self.table, self.details, self.delete_button)
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
 
@@ -601,8 +612,14 @@ class ActivityPage(QWidget):
             self._select(index.row(), scroll=False)
         self.details.setFocus()
 
+    def _request_deletion(self) -> None:
+        row = self.selected_row()
+        if isinstance(row, ActivationRecord):
+            self.deletion_requested.emit(row)
+
     def _show_details(self) -> None:
         row = self.selected_row()
+        self.delete_button.setEnabled(isinstance(row, ActivationRecord))
         if row is None:
             self.details.setHtml("<p>Select an activation to see what it sent and what its flags mean.</p>")
             return

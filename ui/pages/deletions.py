@@ -34,10 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.activations import ActivationRecord
 from app.erasure.laws import law as law_named
 from app.erasure.mailto import mailto_url
 from app.erasure.models import ErasureRequest
 from app.erasure.tracker import ErasureTracker
+from app.optouts.speakers import bridge_key
 from ui import theme
 from ui.erasure.new_request_dialog import SAVE_AS_PDF, NewRequestDialog
 from ui.erasure.state_dialog import StateDialog
@@ -114,7 +116,7 @@ class DeletionsPage(QWidget):
         self.reply_button = QPushButton("Attach &reply\u2026", self)
         self.letter_button = QPushButton("Show &letter", self)
         self.export_button = QPushButton("Export &deadlines (.ics)\u2026", self)
-        for button, slot in ((self.new_button, self.new_request), (self.state_button, self.change_state),
+        for button, slot in ((self.new_button, lambda: self.new_request()), (self.state_button, self.change_state),
                              (self.extend_button, self.mark_extended), (self.reply_button, self.attach_reply),
                              (self.letter_button, self.show_letter), (self.export_button, self.export_calendar)):
             button.clicked.connect(slot)
@@ -140,7 +142,7 @@ class DeletionsPage(QWidget):
         self.new_action = QAction(self)
         self.new_action.setShortcut(QKeySequence("Ctrl+N"))
         self.new_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.new_action.triggered.connect(self.new_request)
+        self.new_action.triggered.connect(lambda: self.new_request())
         self.addAction(self.new_action)
         self.new_button.setToolTip("Write a new erasure request (Ctrl+N)")
 
@@ -229,13 +231,27 @@ class DeletionsPage(QWidget):
             by_account[account.account_id] = [r for r in recent if not speakers or r.key in speakers][:100]
         return by_account
 
-    def new_request(self) -> None:
+    def new_request(self, record: ActivationRecord | None = None) -> None:
+        """Open the new-request dialog; with `record` (from the Activity page), that recording is cited and the
+        account its speaker is linked to chosen."""
         accounts = self._accounts()
         if not accounts:
             self.status_message.emit("Add your vendor account on the Opt-outs page first; requests are made for it.")
             return
-        self.new_dialog = NewRequestDialog(self.tracker, accounts, self._activations(accounts), self)
+        activations = self._activations(accounts)
+        if record is not None:  # an older recording than the dialog's list goes: add it where it belongs
+            for account, _name in accounts:
+                keys = {link.speaker_key for link in self.ctx.optouts.links(account.account_id)}
+                if bridge_key(record.bridge_id, record.speaker_id) in keys:
+                    listed = activations.setdefault(account.account_id, [])
+                    if all(r.activation_id != record.activation_id or r.key != record.key for r in listed):
+                        listed.insert(0, record)
+        self.new_dialog = NewRequestDialog(self.tracker, accounts, activations, self)
         self.new_dialog.created.connect(self._created)
+        if record is not None and not self.new_dialog.cite(record):
+            self.status_message.emit(
+                f"No vendor account is linked to {record.speaker_name}: choose the account, or link the speaker "
+                "on the Opt-outs page so its recordings can be cited.")
         self.new_dialog.open()
 
     def _created(self, request: ErasureRequest, how: str) -> None:
