@@ -7,18 +7,14 @@ registry, which fingerprints and merges them and tells the window's adapter.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # tests/conftest.py does this too; harmless twice
 
 import pytest  # noqa: E402
 
-from app.discovery.records import ServiceRecord, build_txt  # noqa: E402
+from gui_fixtures import bridges, ctx, make_window, memory_keyring  # noqa: E402, F401 - fixtures for this folder
 
-# WORKAROUND: test folders are not packages; the real-bridge helpers live with the client tests.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bridge_client"))
-from client_helpers import Bridges, MemoryKeyring, keyring_backend  # noqa: E402
+from app.discovery.records import ServiceRecord, build_txt  # noqa: E402
 
 CAST = "_googlecast._tcp.local."
 AIRPLAY = "_airplay._tcp.local."
@@ -65,39 +61,8 @@ class Home:
 
 
 @pytest.fixture
-def ctx(data_dir):
-    from app.context import AppContext
-    from app.logging_setup import teardown_logging
-
-    context = AppContext.create(data_dir, interfaces=("127.0.0.1",))
-    yield context
-    context.close()
-    teardown_logging()
-
-
-@pytest.fixture
 def home(ctx) -> Home:
     return Home(ctx.registry)
-
-
-@pytest.fixture
-def make_window(qtbot, ctx):
-    """Builds MainWindows on `ctx` (no tray unless asked); closes them all before ctx closes."""
-    from ui.main_window import MainWindow
-
-    windows = []
-
-    def make(**kwargs):
-        kwargs.setdefault("tray_available", False)
-        window = MainWindow(ctx, **kwargs)
-        qtbot.addWidget(window)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        if window.adapter.attached:
-            window.quit()
 
 
 @pytest.fixture
@@ -106,27 +71,3 @@ def window(make_window, qtbot):
     window.show()
     qtbot.waitExposed(window)
     return window
-
-
-def pytest_collection_modifyitems(items):
-    # WORKAROUND: the offscreen platform plugin warns "This plugin does not support
-    # propagateSizeHints()" whenever a dialog with a minimum size is shown; it is
-    # about the plugin, not our code, and real platforms do not say it.
-    for item in items:
-        if "tests/ui/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints"))
-
-
-@pytest.fixture
-def memory_keyring():
-    """An in-memory keyring backend for the test (never keyrings.alt's plaintext file)."""
-    with keyring_backend(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def bridges(tmp_path):
-    """Real bridges (BridgeService, TLS on 127.0.0.1, MockFactory pins), stopped after the test."""
-    started = Bridges(tmp_path / "bridges")
-    yield started
-    started.close()

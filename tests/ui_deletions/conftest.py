@@ -21,14 +21,6 @@ from client_helpers import MemoryKeyring, keyring_backend
 DAY = 86400.0
 
 
-def pytest_collection_modifyitems(items):
-    # WORKAROUND: the offscreen platform plugin warns "This plugin does not support
-    # propagateSizeHints()" when a dialog with a minimum size is shown; real platforms do not.
-    for item in items:
-        if "tests/ui_deletions/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints"))
-
-
 class Clock:
     """Real time, plus however many days the test has moved it on."""
 

@@ -21,15 +21,6 @@ from client_helpers import MemoryKeyring, keyring_backend  # noqa: E402
 DAY = 86400.0
 
 
-def pytest_collection_modifyitems(items):
-    # WORKAROUND: the offscreen platform plugin warns "This plugin does not support
-    # propagateSizeHints()" whenever a dialog with a minimum size is shown; it is
-    # about the plugin, not our code, and real platforms do not say it.
-    for item in items:
-        if "tests/ui_optouts/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints"))
-
-
 class Clock:
     """Real time, plus however many days the test has moved it on."""
 
