@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import threading
+import uuid
 
 # Must happen before anything imports Qt: without a platform and a display, Qt aborts the process.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -72,3 +75,29 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.parent.name in GUI_FOLDERS and item.path.parent.parent.name == "tests":
             item.add_marker(pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints"))
+
+
+def _netns_problem() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to create a network namespace"
+    for tool in ("ip", "nft"):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is not installed"
+    return None
+
+
+@pytest.fixture
+def nft_command():
+    """`ip netns exec <fresh namespace> nft`: nftables in a namespace of the test's own, deleted afterwards
+    (skipped with the reason where namespaces cannot be made)."""
+    problem = _netns_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    name = f"earmuff-nft-{uuid.uuid4().hex[:8]}"
+    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=10, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"cannot create a network namespace: {made.stderr.strip()}")
+    try:
+        yield ("ip", "netns", "exec", name, "nft")
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10, check=False)

@@ -14,7 +14,7 @@ import pytest
 
 # WORKAROUND: test folders are not packages; the real-bridge helpers live with the client tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bridge_client"))
-from client_helpers import Bridges, MemoryKeyring, keyring_backend  # noqa: E402
+from client_helpers import Bridges, MemoryKeyring, keyring_backend
 
 
 @pytest.fixture

@@ -4,10 +4,7 @@ network-muting speaker is commanded muted. nft runs for real, inside a network n
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import uuid
 
 import pytest
 
@@ -26,31 +23,6 @@ CONFIG = BridgeConfig(
         SpeakerConfig(id="office", name="Office", driver="relay", pin=22, settle_ms=0),
     ),
 )
-
-
-def _netns_problem() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to create a network namespace"
-    for tool in ("ip", "nft"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is not installed"
-    return None
-
-
-@pytest.fixture
-def nft_command():
-    """`ip netns exec <fresh namespace> nft`, the namespace deleted afterwards."""
-    problem = _netns_problem()
-    if problem is not None:
-        pytest.skip(problem)
-    name = f"earmuff-mon-{uuid.uuid4().hex[:8]}"
-    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=10)
-    if made.returncode != 0:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.strip()}")
-    try:
-        yield ("ip", "netns", "exec", name, "nft")
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10)
 
 
 @pytest.fixture

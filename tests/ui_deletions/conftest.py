@@ -1,113 +1,22 @@
 """Deletions page fixtures: a real AppContext in a temp data dir on a clock the test moves, windows on it,
-an in-memory keyring, and mailto:/file URLs caught instead of opening a mail client."""
+an in-memory keyring, and mailto: URLs caught instead of opening a mail client (shared parts in
+tests/clocked_fixtures.py)."""
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-from pathlib import Path
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # tests/conftest.py does this too; harmless twice
-
 import pytest
-from PySide6.QtCore import QObject, Slot
-from PySide6.QtGui import QDesktopServices
-
-# WORKAROUND: test folders are not packages; the keyring helpers live with the client tests.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bridge_client"))
-from client_helpers import MemoryKeyring, keyring_backend
-
-DAY = 86400.0
-
-
-class Clock:
-    """Real time, plus however many days the test has moved it on."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, days: float) -> None:
-        self.offset += days * DAY
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def memory_keyring():
-    with keyring_backend(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def make_ctx(data_dir, clock, memory_keyring):
-    """AppContexts on the test's data dir, their opt-out tracker (whose clock the Deletions page uses) on
-    `clock`; closed after the test."""
-    from app.context import AppContext
-    from app.logging_setup import teardown_logging
-    from app.optouts.tracker import OptOutTracker
-
-    made = []
-
-    def make():
-        context = AppContext.create(data_dir, interfaces=("127.0.0.1",))
-        context.optouts = OptOutTracker(context.database, context.optouts.catalog, clock=clock,
-                                        actor="you (tester)")
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        context.close()
-    teardown_logging()
-
-
-@pytest.fixture
-def ctx(make_ctx):
-    return make_ctx()
-
-
-@pytest.fixture
-def make_window(qtbot):
-    from ui.main_window import MainWindow
-
-    windows = []
-
-    def make(context, **kwargs):
-        kwargs.setdefault("tray_available", False)
-        window = MainWindow(context, **kwargs)
-        qtbot.addWidget(window)
-        window.resize(1280, 900)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        if window.adapter.attached:
-            window.quit()
-
-
-class UrlCatcher(QObject):
-    """Stands in for the mail client: QDesktopServices hands it every mailto: URL opened."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list = []
-
-    @Slot("QUrl")
-    def open(self, url) -> None:
-        self.urls.append(url)
+from clocked_fixtures import (  # noqa: F401
+    caught_urls,
+    clock,
+    ctx,
+    make_ctx,
+    make_window,
+    memory_keyring,
+)
 
 
 @pytest.fixture
 def opened_mail():
-    catcher = UrlCatcher()
-    QDesktopServices.setUrlHandler("mailto", catcher, "open")
-    yield catcher.urls
-    QDesktopServices.unsetUrlHandler("mailto")
+    """Stands in for the mail client: every mailto: URL opened (QUrl)."""
+    with caught_urls("mailto") as urls:
+        yield urls

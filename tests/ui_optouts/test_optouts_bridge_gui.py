@@ -5,13 +5,8 @@ network driver has its uplink really blocked by nftables in a network namespace 
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import subprocess
-import uuid
 
 import pytest
-from client_helpers import Bridges
 from PySide6.QtCore import Qt
 
 from app.bridge_client.pairing import probe
@@ -20,13 +15,6 @@ from app.optouts.speakers import bridge_key
 from device_bridge.config import BridgeConfig, SpeakerConfig
 
 NET_MS = 15_000
-
-
-@pytest.fixture
-def bridges(tmp_path):
-    started = Bridges(tmp_path / "bridges")
-    yield started
-    started.close()
 
 
 def pair(qtbot, ctx, window, bridge):
@@ -108,31 +96,6 @@ def test_an_offline_bridge_disables_the_toggles_with_the_reason(qtbot, ctx, wind
     bridge.stop()
     qtbot.waitUntil(lambda: not card(page, QUIET_HOURS, key).toggle.isEnabled(), timeout=NET_MS)
     assert "cannot be reached right now" in card(page, QUIET_HOURS, key).reason_label.text()
-
-
-def _netns_problem() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to create a network namespace"
-    for tool in ("ip", "nft"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is not installed"
-    return None
-
-
-@pytest.fixture
-def nft_command():
-    """`ip netns exec <fresh namespace> nft`, the namespace deleted afterwards."""
-    problem = _netns_problem()
-    if problem is not None:
-        pytest.skip(problem)
-    name = f"earmuff-opt-{uuid.uuid4().hex[:8]}"
-    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=10)
-    if made.returncode != 0:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.strip()}")
-    try:
-        yield ("ip", "netns", "exec", name, "nft")
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10)
 
 
 @pytest.mark.netns
