@@ -30,8 +30,38 @@ FLAG_ORDER = ("while_muted", "during_schedule", "no_speech_nearby")
 CRITICAL_FLAG = "while_muted"
 
 
+def order_flags(flags: frozenset[str] | set[str]) -> list[str]:
+    """Flags most important first (unknown ones last, by name)."""
+    return [f for f in FLAG_ORDER if f in flags] + sorted(set(flags) - set(FLAG_ORDER))
+
+
+class FlaggedUpload:
+    """What a finished activation and one still in progress share: whose it is, and its flags."""
+
+    bridge_id: str
+    speaker_id: str
+    flags: frozenset[str]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(bridge_id, speaker_id): the speaker it belongs to."""
+        return self.bridge_id, self.speaker_id
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    @property
+    def critical(self) -> bool:
+        return CRITICAL_FLAG in self.flags
+
+    def ordered_flags(self) -> list[str]:
+        """Its flags, most important first (unknown ones last, by name)."""
+        return order_flags(self.flags)
+
+
 @dataclass(frozen=True)
-class ActivationRecord:
+class ActivationRecord(FlaggedUpload):
     """One activation of one speaker, as cached by the app.
 
     Attributes:
@@ -55,26 +85,8 @@ class ActivationRecord:
     flags: frozenset[str] = frozenset()
 
     @property
-    def key(self) -> tuple[str, str]:
-        """(bridge_id, speaker_id): the speaker it belongs to."""
-        return self.bridge_id, self.speaker_id
-
-    @property
     def duration_s(self) -> float:
         return max(0.0, self.end - self.start)
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
-
-    @property
-    def critical(self) -> bool:
-        return CRITICAL_FLAG in self.flags
-
-    def ordered_flags(self) -> list[str]:
-        """Its flags, most important first (unknown ones last, by name)."""
-        known = [f for f in FLAG_ORDER if f in self.flags]
-        return known + sorted(self.flags - set(FLAG_ORDER))
 
     @classmethod
     def from_bridge(cls, bridge_id: str, record: dict, speaker_name: str = "") -> ActivationRecord:
@@ -107,5 +119,4 @@ class ActivationRecord:
 
 def describe_flags(flags: frozenset[str] | set[str]) -> str:
     """All of an activation's flags explained, most important first; "" when it has none."""
-    ordered = [f for f in FLAG_ORDER if f in flags] + sorted(set(flags) - set(FLAG_ORDER))
-    return "\n".join(FLAG_TEXT.get(f, f"Flagged by the bridge: {f}.") for f in ordered)
+    return "\n".join(FLAG_TEXT.get(f, f"Flagged by the bridge: {f}.") for f in order_flags(flags))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from app.activations import CRITICAL_FLAG, FLAG_ORDER, FLAG_TEXT, FLAG_TITLE
+from app.activations import CRITICAL_FLAG, FLAG_TEXT, FLAG_TITLE, order_flags
 
 #: The Settings field that switches each flag's notifications on or off (flags not listed always notify).
 FLAG_SETTING: dict[str, str] = {
@@ -29,11 +29,6 @@ ALARM_MERGE_S = 120.0
 def clock_text(epoch: float) -> str:
     """'21:14' in this computer's time zone."""
     return time.strftime("%H:%M", time.localtime(epoch))
-
-
-def ordered(flags) -> list[str]:
-    """Flags most important first (unknown ones last, by name)."""
-    return [f for f in FLAG_ORDER if f in flags] + sorted(set(flags) - set(FLAG_ORDER))
 
 
 def wants(settings, flag: str) -> bool:
@@ -131,7 +126,7 @@ class ActivationAlerts:
             new = flags - seen if seen_start is not None and abs(seen_start - start) < 1.0 else flags
         if CRITICAL_FLAG in new:
             self._muted_uploads[key] = self._clock()
-        wanted = [f for f in ordered(new) if wants(settings, f)]
+        wanted = [f for f in order_flags(new) if wants(settings, f)]
         if not wanted:
             return None
         interval = float(settings.alert_min_interval_s)

@@ -28,12 +28,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
 from app.activations import (
-    CRITICAL_FLAG,
-    FLAG_ORDER,
     FLAG_TEXT,
     FLAG_TITLE,
     ActivationRecord,
+    FlaggedUpload,
     describe_flags,
+    order_flags,
 )
 
 ACTIVATION_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -48,7 +48,7 @@ CRITICAL_COLOR = "#c62828"
 
 
 @dataclass(frozen=True)
-class InProgress:
+class InProgress(FlaggedUpload):
     """An activation the bridge said has started and not yet ended (it has no record, id or size yet)."""
 
     bridge_id: str
@@ -57,22 +57,6 @@ class InProgress:
     start: float
     confidence: float
     flags: frozenset[str] = frozenset()
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.bridge_id, self.speaker_id
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
-
-    @property
-    def critical(self) -> bool:
-        return CRITICAL_FLAG in self.flags
-
-    def ordered_flags(self) -> list[str]:
-        known = [f for f in FLAG_ORDER if f in self.flags]
-        return known + sorted(self.flags - set(FLAG_ORDER))
 
 
 Row = ActivationRecord | InProgress
@@ -137,8 +121,7 @@ def when_text(epoch: float, now: float) -> str:
 
 def flags_text(flags: Iterable[str]) -> str:
     """The flags' short titles, most important first: 'Uploaded while muted, Nobody was speaking'."""
-    ordered = [f for f in FLAG_ORDER if f in flags] + sorted(set(flags) - set(FLAG_ORDER))
-    return ", ".join(FLAG_TITLE.get(f, f) for f in ordered)
+    return ", ".join(FLAG_TITLE.get(f, f) for f in order_flags(set(flags)))
 
 
 def severity(row: Row) -> int:
@@ -391,7 +374,7 @@ def write_csv(path: str | os.PathLike, records: Iterable[ActivationRecord],
             writer = csv.writer(stream)
             writer.writerow(CSV_HEADER)
             for r in records:
-                flags = [f for f in FLAG_ORDER if f in r.flags] + sorted(r.flags - set(FLAG_ORDER))
+                flags = r.ordered_flags()
                 writer.writerow((
                     iso_time(r.start), iso_time(r.end), f"{r.duration_s:.1f}", r.speaker_name, r.speaker_id,
                     bridge_name(r.bridge_id), r.bridge_id, r.bytes_up, f"{r.peak_rate:.0f}", f"{r.confidence:.3f}",
