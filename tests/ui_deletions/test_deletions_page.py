@@ -190,3 +190,24 @@ def test_a_recording_on_the_activity_page_becomes_a_request_citing_it(qtbot, ctx
     qtbot.keyClicks(dialog.identifier_edit, "ada@example.org")
     assert "Kitchen Echo" in dialog.preview.toPlainText()
     dialog.reject()
+
+
+def test_the_account_email_comes_from_the_keyring_and_follows_the_account(qtbot, ctx, make_window):
+    family = add_account(ctx, label="family")
+    add_account(ctx, label="work")  # no e-mail kept for this one
+    ctx.optouts.set_has_email(family.account_id, True)
+    ctx.account_secrets.set_email(family.account_id, "ada@example.org")
+    ctx.account_secrets.flush()
+    _window, page = open_page(make_window, ctx, qtbot)
+    qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+    dialog = page.new_dialog
+    dialog.account_combo.setCurrentIndex(dialog.account_combo.findText("family", Qt.MatchFlag.MatchEndsWith))
+    qtbot.waitUntil(lambda: dialog.identifier_edit.text() == "ada@example.org")
+
+    dialog.account_combo.setCurrentIndex(dialog.account_combo.findText("work", Qt.MatchFlag.MatchEndsWith))
+    assert dialog.identifier_edit.text() == ""  # the other account's address is not kept
+    qtbot.keyClicks(dialog.identifier_edit, "typed@example.org")
+    dialog.account_combo.setCurrentIndex(dialog.account_combo.findText("family", Qt.MatchFlag.MatchEndsWith))
+    ctx.account_secrets.flush()
+    qtbot.wait(50)
+    assert dialog.identifier_edit.text() == "typed@example.org"  # what the user typed wins

@@ -24,6 +24,7 @@ from app.activations import ActivationRecord
 from app.erasure.laws import load_laws
 from app.erasure.letters import CitedActivation
 from app.erasure.tracker import VENDOR_EMAILS, ErasureTracker
+from app.optouts.account_secrets import AccountSecrets, SecretResult
 from app.optouts.models import Account
 from ui import theme
 
@@ -40,19 +41,28 @@ class NewRequestDialog(QDialog):
         preview: the letter as it will be sent; error_label says what is missing.
         mail_button, pdf_button: create the request, then send it one way or the other.
 
+    With `secrets`, the account's e-mail address is read from the keyring (where the Opt-outs page keeps it) and
+    filled in, unless the user has typed something else there.
+
     Signals:
         created(object, str): the ErasureRequest and how to send it (SEND_BY_MAIL or SAVE_AS_PDF).
+        email_loaded(object): a keyring answer (SecretResult), passed from the keyring's worker thread to this one.
     """
 
     created = Signal(object, str)
+    email_loaded = Signal(object)
 
     def __init__(self, tracker: ErasureTracker, accounts: list[tuple[Account, str]],
-                 activations: dict[int, list[ActivationRecord]], parent: QWidget | None = None) -> None:
+                 activations: dict[int, list[ActivationRecord]], parent: QWidget | None = None, *,
+                 secrets: AccountSecrets | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New erasure request")
         self.tracker = tracker
         self._accounts = accounts
         self._activations = activations
+        self._secrets = secrets
+        self._filled_email = ""  # what the keyring filled in, so a switch of account may replace it
+        self.email_loaded.connect(self._fill_email)
         layout = QVBoxLayout(self)
         layout.addWidget(theme.paragraph(
             "Earmuff writes a letter asking the company to erase what it keeps about you, with the facts the law "
@@ -129,6 +139,11 @@ class NewRequestDialog(QDialog):
     def _account_changed(self) -> None:
         account, _vendor_name = self._account()
         self.recipient_edit.setText(VENDOR_EMAILS.get(account.vendor, ""))
+        if self._secrets is not None and account.has_email:
+            self._secrets.get_email(account.account_id, self.email_loaded.emit)
+        elif self.identifier_edit.text() == self._filled_email:
+            self.identifier_edit.clear()
+            self._filled_email = ""
         self.activations_list.blockSignals(True)
         self.activations_list.clear()
         for record in self._activations.get(account.account_id, []):
@@ -144,6 +159,17 @@ class NewRequestDialog(QDialog):
             self.activations_list.addItem(item)
         self.activations_list.blockSignals(False)
         self.update_preview()
+
+    def _fill_email(self, result: SecretResult) -> None:
+        account, _vendor_name = self._account()
+        if result.account_id != account.account_id:
+            return  # the user has picked another account since
+        if not result.ok:
+            self.error_label.setText(f"The account's e-mail could not be read from the keyring: {result.error}")
+            return
+        if result.value and self.identifier_edit.text() in ("", self._filled_email):
+            self._filled_email = result.value
+            self.identifier_edit.setText(result.value)
 
     def cited(self) -> list[CitedActivation]:
         found = []

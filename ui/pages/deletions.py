@@ -246,7 +246,8 @@ class DeletionsPage(QWidget):
                     listed = activations.setdefault(account.account_id, [])
                     if all(r.activation_id != record.activation_id or r.key != record.key for r in listed):
                         listed.insert(0, record)
-        self.new_dialog = NewRequestDialog(self.tracker, accounts, activations, self)
+        self.new_dialog = NewRequestDialog(self.tracker, accounts, activations, self,
+                                           secrets=getattr(self.ctx, "account_secrets", None))
         self.new_dialog.created.connect(self._created)
         if record is not None and not self.new_dialog.cite(record):
             self.status_message.emit(
