@@ -40,8 +40,18 @@ The file is TOML, read with `tomllib`. Every key, with its default::
                                        # names are read there (needs CAP_NET_RAW)
     enabled = true                     # false: keep the section but observe nothing (default true)
 
+    [deletion]                         # optional: how voice deletions are spoken (defaults work without it)
+    output_device = ""                 # the loudspeaker's output device, or part of its name; "" = the default
+    voice = "en-us"                    # espeak-ng voice the phrases are spoken in
+    speed = 150                        # espeak-ng words per minute (80-450)
+    watch_s = 20                       # how long after a phrase an upload still counts (5-120 seconds)
+    unmute_settle_s = 2                # wait after lifting a mute before speaking (0-120 seconds)
+
 The microphone tells whether anyone spoke around an activation (`no_speech_nearby`) and gives the app the
 room's sound level; audio is measured in memory and never stored or sent.
+
+Voice deletions (device_bridge/deletion) speak a vendor's delete command ("Alexa, delete everything I said
+today") through a loudspeaker on the bridge, synthesised with espeak-ng; `[deletion]` tunes that.
 
 The "network" driver mutes by dropping the speaker's internet traffic with an nftables rule; it uses no
 pin and needs `mac` or `ip`.
@@ -137,6 +147,18 @@ class DestinationsConfig:
 
 
 @dataclass(frozen=True)
+class DeletionConfig:
+    """[deletion]: the loudspeaker and voice of voice deletions, and how long a run waits (see the module
+    docstring for the keys)."""
+
+    output_device: str = ""  # "" = the default output
+    voice: str = "en-us"
+    speed: int = 150
+    watch_s: float = 20.0
+    unmute_settle_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class BridgeConfig:
     """The whole bridge: its name, time zone, where it listens, its speakers, and how traffic is measured."""
 
@@ -151,6 +173,7 @@ class BridgeConfig:
     traffic_history_hours: int = 24
     microphone: MicrophoneConfig | None = None
     destinations: DestinationsConfig | None = None
+    deletion: DeletionConfig = DeletionConfig()
 
     def speaker(self, speaker_id: str) -> SpeakerConfig:
         """The speaker with this id; KeyError if there is none."""
@@ -162,8 +185,10 @@ class BridgeConfig:
 
 _BRIDGE_KEYS = (
     "name", "timezone", "listen", "port", "pairing_button_pin", "speaker", "traffic_source", "retention_days",
-    "traffic_history_hours", "microphone", "destinations",
+    "traffic_history_hours", "microphone", "destinations", "deletion",
 )
+_DELETION_KEYS = ("output_device", "voice", "speed", "watch_s", "unmute_settle_s")
+_VOICE = re.compile(r"[A-Za-z0-9_+/-]{1,40}")
 _MICROPHONE_KEYS = ("enabled", "device", "speakers")
 _SPEAKER_KEYS = (
     "id", "name", "driver", "pin", "active_high", "pulse_ms", "sense_pin", "sense_active_high",
@@ -243,7 +268,42 @@ def parse_config(data: dict[str, Any]) -> BridgeConfig:
         traffic_history_hours=_integer(data, "traffic_history_hours", "", 24, 1, 168, "a number of hours"),
         microphone=_microphone(data, speakers),
         destinations=_destinations(data, speakers),
+        deletion=_deletion(data),
     )
+
+
+def _deletion(data: dict[str, Any]) -> DeletionConfig:
+    if "deletion" not in data:
+        return DeletionConfig()
+    raw = data["deletion"]
+    if not isinstance(raw, dict):
+        raise ConfigError("deletion", "write it as a [deletion] table (one pair of brackets)")
+    _reject_unknown(raw, _DELETION_KEYS, "deletion")
+    device = raw.get("output_device", "")
+    if not isinstance(device, str) or len(device) > 200:
+        raise ConfigError("deletion.output_device", "must be the loudspeaker's output device name (or part of it) "
+                                                    f'in quotes, or "" for the default output, not {device!r}')
+    voice = raw.get("voice", DeletionConfig.voice)
+    if not isinstance(voice, str) or not _VOICE.fullmatch(voice):
+        raise ConfigError("deletion.voice", f'must be an espeak-ng voice name like "en-us" or "en-gb", not {voice!r} '
+                                            "(list them with: espeak-ng --voices)")
+    return DeletionConfig(
+        output_device=device.strip(),
+        voice=voice,
+        speed=_integer(raw, "speed", "deletion.", DeletionConfig.speed, 80, 450, "words per minute"),
+        watch_s=_seconds(raw, "watch_s", "deletion.", DeletionConfig.watch_s, 5, 120),
+        unmute_settle_s=_seconds(raw, "unmute_settle_s", "deletion.", DeletionConfig.unmute_settle_s, 0, 120),
+    )
+
+
+def _seconds(table: dict[str, Any], key: str, prefix: str, default: float, low: float, high: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{prefix}{key}", f"must be a number of seconds ({low:g}-{high:g}) without quotes, "
+                                            f"not {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{prefix}{key}", f"{value:g} is out of range ({low:g}-{high:g} seconds)")
+    return float(value)
 
 
 def _destinations(data: dict[str, Any], speakers: list[SpeakerConfig]) -> DestinationsConfig | None:

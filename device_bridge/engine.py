@@ -12,7 +12,8 @@ Schedules (see schedule.py for how windows map to instants):
 * a manual change during a window holds until the next boundary: the start of another window mutes
   again, and the end of the last window leaves the manual state alone;
 * leaving the last window restores the state from before the first one, but only if a schedule's
-  mute is still in force (the state's source is still "schedule");
+  mute is still in force (the state's source is still "schedule"); a mute that a voice deletion had
+  lifted for its phrase (source "deletion") counts as muted there;
 * overlapping windows: muted while any is in force;
 * the engine remembers which window occurrences it has acted on (in the store), so after a restart
   it enters windows that began while it was down, leaves those that ended, and does not undo a
@@ -565,11 +566,11 @@ class BridgeEngine:
         keys = tuple(sorted(after))
         if entered:
             if not before:
-                pre = current.muted
+                pre = _lasting_muted(current)
             elif in_force:
                 pre = memory.pre_muted if memory.pre_muted is not None else current.muted
             else:
-                pre = current.muted  # a manual change during a window, then another window began
+                pre = _lasting_muted(current)  # a manual change during a window, then another window began
             schedule_id = min(sid for sid, _ in entered)
             with self._lock:
                 schedule = self._schedules.get(schedule_id)
@@ -669,6 +670,13 @@ def _startup_state(speaker_id: str, now: float) -> MuteState:
         speaker_id=speaker_id, muted=True, confirmation=UNCONFIRMED, sensed_muted=None, changed_at=now,
         reason="never set: muted until told otherwise", requested_by="bridge", source="startup", schedule_id=None,
     )
+
+
+def _lasting_muted(state: MuteState) -> bool:
+    """The commanded mute a window should put back when it ends. A voice deletion lifts a mute only for its
+    phrase (source "deletion", device_bridge/deletion/runner.py) and puts it back afterwards: a window that
+    begins meanwhile must restore the mute, not the lifted state."""
+    return state.muted or state.source == "deletion"
 
 
 def _window_schedule(memory: WindowMemory) -> int | None:

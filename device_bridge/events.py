@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENT_TYPES = ("mute_changed", "alarm", "schedule_changed", "activation_started", "activation_ended", "heartbeat",
-               "new_destination_org", "blocks_changed")
+               "new_destination_org", "blocks_changed", "deletion_run")
 KEEP_IN_MEMORY = 1000
 SUBSCRIPTION_QUEUE = 1000
 
@@ -34,14 +34,15 @@ class Event:
     Attributes:
         seq: 1, 2, 3... continuing across restarts (a heartbeat carries the last seq instead).
         time: epoch seconds.
-        type: "mute_changed", "alarm", "schedule_changed", "activation_started", "activation_ended" or
-            "heartbeat".
+        type: one of EVENT_TYPES ("mute_changed", "alarm", "schedule_changed", "activation_started",
+            "activation_ended", "new_destination_org", "blocks_changed", "deletion_run" or "heartbeat").
         speaker_id: the speaker concerned, if any.
         data: JSON-able details (mute_changed: the MuteState as a dict; alarm: {"message", "level"};
             schedule_changed: {"schedule": {...} or None, "id"}; activation_started: {"start", "confidence",
             "flags"}; activation_ended: the activation as stored, with its "id"; new_destination_org: a
             speaker's first traffic to an organisation or unknown domain, {"organisation", "domain", "name",
-            "time", "known", "hosting"}; blocks_changed: {"block_id", "action", "kind", "value"}).
+            "time", "known", "hosting"}; blocks_changed: {"block_id", "action", "kind", "value"}; deletion_run:
+            a voice deletion run as GET /v1/deletions/runs shows it, when it starts and when it ends).
     """
 
     seq: int

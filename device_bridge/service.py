@@ -8,6 +8,11 @@ Traffic is measured from the config's `traffic_source`: the bridge's nftables ta
 the network mute), interface counters (sysfs), the simulated speakers of `--simulate`, or nothing.
 With a `[microphone]`, a RoomMicrophone meters it (a simulated room when the speakers are simulated),
 answers the monitor's `speech_of` and sends its readings along the traffic samples.
+
+Voice deletions (device_bridge/deletion): before the engine is even built, runs that a crash interrupted
+are ended and the mutes they had lifted put back (so the pins come up muted); once the pins hold their
+state, a DeletionRunner speaks scheduled deletion commands through the loudspeaker (a simulated one
+beside simulated speakers). It stops before the engine, so a run in progress restores its mute.
 """
 
 from __future__ import annotations
@@ -97,8 +102,8 @@ class BridgeService:
         url: "https://<address>:<port>" to reach it.
         fingerprint: SHA-256 of the certificate, lowercase hex.
         bridge_id: the persistent id.
-        engine, store, pairing, app, identity, microphone (None without [microphone]): the parts, for tests
-            and tools.
+        engine, store, pairing, app, identity, microphone (None without [microphone]), deletions (the
+            DeletionRunner): the parts, for tests and tools.
 
     `pin_factory` becomes gpiozero's default factory before the engine makes its pins; with
     `simulate_speakers` (MockFactory pins only) every speaker's sense line follows its output.
@@ -108,6 +113,10 @@ class BridgeService:
     (by default a MicrophoneMeter on its device, or a SimulatedMicrophone beside simulated speakers).
     `destinations` (None without `[destinations]` or simulated traffic) tracks where the speakers send data;
     `destination_options` go to its DestinationTracker.
+    `deletions` (a DeletionRunner) runs voice deletions through `player` (by default a SimulatedPlayer beside
+    simulated traffic, else a SoundDevicePlayer on `[deletion] output_device`); `deletion_options` go to the
+    runner (sleep, monotonic, tick_interval_s, thread, busy_wait_s), its `sleep` to a default
+    SimulatedPlayer too.
     """
 
     def __init__(
@@ -127,6 +136,8 @@ class BridgeService:
         nft_command: tuple[str, ...] = ("nft",),
         microphone_source: Callable[..., Any] | None = None,
         destination_options: dict[str, Any] | None = None,
+        player: Any = None,
+        deletion_options: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
@@ -143,6 +154,8 @@ class BridgeService:
         self._nft_command = tuple(nft_command)
         self._microphone_source = microphone_source
         self._destination_options = destination_options
+        self._player = player
+        self._deletion_options = deletion_options
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._started = False
@@ -151,6 +164,7 @@ class BridgeService:
         self.engine: Any = None
         self.microphone: Any = None
         self.destinations: Any = None
+        self.deletions: Any = None
         self.pairing: PairingManager | None = None
         self.identity: BridgeIdentity | None = None
         self.app: Any = None
@@ -211,6 +225,7 @@ class BridgeService:
 
     def _start(self) -> None:
         # Imported here: Part A's modules pull in gpiozero and sqlite only when a bridge really runs.
+        from device_bridge.deletion import recover_interrupted_runs
         from device_bridge.engine import BridgeEngine
         from device_bridge.store import BridgeStore
 
@@ -239,8 +254,11 @@ class BridgeService:
         traffic_options = dict(self._traffic_options or {})
         if self.microphone is not None:
             traffic_options.setdefault("speech_of", self.microphone.speech_of)
+        interrupted = recover_interrupted_runs(self.store, clock=self._clock)  # before any pin is driven
         self.engine = BridgeEngine(self.config, self.store, nft_table=nft_table, traffic_source=source,
                                    traffic_options=traffic_options, **engine_options)
+        for run in interrupted:
+            self.engine.events.publish_data("deletion_run", run.speaker_id, run.to_json())
         if self.microphone is not None and self.engine.monitor is not None:
             self.microphone.publish_to(self.engine.monitor.publish_record)
             self.engine.monitor.add_replay_source(self.microphone.recent_records)
@@ -260,6 +278,8 @@ class BridgeService:
             self.microphone.start()
         if self.destinations is not None:
             self.destinations.start()
+        self.deletions = self._deletion_runner(source)
+        self.deletions.start()
 
         self.pairing = PairingManager(
             self.store, self.data_dir, Authenticator(self.store, clock=self._clock),
@@ -268,7 +288,7 @@ class BridgeService:
         self.pairing.start()
         self.app = create_app(self.engine, self.store, self.identity, self.pairing,
                               heartbeat_s=self._heartbeat_s, clock=self._clock, microphone=self.microphone,
-                              destinations=self.destinations)
+                              destinations=self.destinations, deletions=self.deletions)
         self._serve()
         self._pairing_thread = threading.Thread(target=self._pairing_loop, name="earmuff-pairing-timer", daemon=True)
         self._pairing_thread.start()
@@ -325,6 +345,20 @@ class BridgeService:
         return DestinationTracker(config.speakers, backend, store=self.store, events=self.engine.events,
                                   clock=self._clock, history_hours=config.traffic_history_hours,
                                   retention_days=config.retention_days, **options)
+
+    def _deletion_runner(self, traffic_source: Any) -> Any:
+        """The DeletionRunner, with the player given, a simulated loudspeaker beside simulated speakers, or the
+        sound card."""
+        from device_bridge.deletion import DeletionRunner, SimulatedPlayer, SoundDevicePlayer
+
+        options = dict(self._deletion_options or {})
+        player = self._player
+        if player is None and hasattr(traffic_source, "inject_burst"):
+            player = SimulatedPlayer(traffic_source, clock=self._clock, sleep=options.get("sleep") or time.sleep)
+        elif player is None:
+            player = SoundDevicePlayer(self.config.deletion.output_device)
+        return DeletionRunner(self.engine, self.store, data_dir=self.data_dir, player=player,
+                              config=self.config.deletion, clock=self._clock, **options)
 
     def _room_microphone(self, traffic_source: Any) -> Any:
         """The RoomMicrophone of the config's [microphone], or None without one."""
@@ -425,6 +459,8 @@ class BridgeService:
             self._pairing_thread.join(_JOIN_TIMEOUT_S)
         if self.pairing is not None:
             self.pairing.close()
+        if self.deletions is not None:
+            self.deletions.stop()  # before the engine: a run in progress puts its mute back
         if self.microphone is not None:
             self.microphone.stop()
         if self.destinations is not None:

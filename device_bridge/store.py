@@ -1,7 +1,8 @@
 """The bridge's one SQLite file (bridge.db): commanded mute states, schedules, tokens, events, a key/value
 table, detected activations, each speaker's 1-second traffic history and the room microphone's 1-second
-level and speech history; and the destination tables, which device_bridge/destinations/repository.py reads
-and writes through `transaction()` and `query()`.
+level and speech history; and the destination and voice deletion tables, which
+device_bridge/destinations/repository.py and device_bridge/deletion/repository.py read and write through
+`transaction()` and `query()`.
 
 Durability: WAL with `synchronous=FULL`, and every acknowledged change (mute state, schedule, token)
 is committed before its method returns, so neither kill -9 nor a power cut loses it. Bookkeeping that
@@ -176,6 +177,52 @@ MIGRATIONS: tuple[str, ...] = (
         dropped_bytes INTEGER NOT NULL DEFAULT 0,
         UNIQUE (speaker_id, kind, value)
     );
+    """,
+    # Voice deletions (device_bridge/deletion/repository.py): what to say to which speaker when, and each run,
+    # which is also the journal that lets a restarted bridge put back a mute a run had lifted.
+    """
+    CREATE TABLE deletion_schedules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        speaker_id TEXT NOT NULL,
+        vendor TEXT NOT NULL,
+        phrase TEXT NOT NULL,
+        audio TEXT NOT NULL CHECK (audio IN ('tts', 'recording')),
+        recording TEXT,
+        rrule TEXT NOT NULL,
+        dtstart TEXT NOT NULL,
+        prerequisite TEXT,
+        enabled INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        handled_until REAL NOT NULL
+    );
+    CREATE TABLE deletion_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        schedule_id INTEGER,
+        speaker_id TEXT NOT NULL,
+        vendor TEXT NOT NULL,
+        phrase TEXT NOT NULL,
+        audio TEXT NOT NULL,
+        recording TEXT,
+        prerequisite TEXT,
+        occurrence REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'done')),
+        phase TEXT NOT NULL,
+        outcome TEXT,
+        why TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        activation_id INTEGER,
+        upload_bytes INTEGER,
+        mute_lifted INTEGER NOT NULL,
+        mute_restored INTEGER,
+        pre_muted INTEGER,
+        pre_source TEXT
+    );
+    CREATE INDEX deletion_runs_unfinished ON deletion_runs (state);
+    CREATE INDEX deletion_runs_schedule ON deletion_runs (schedule_id, id);
+    CREATE INDEX deletion_runs_finished ON deletion_runs (finished_at);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -518,8 +565,9 @@ class BridgeStore:
         limit: int = 1000,
     ) -> list[Activation]:
         """Activations that overlap [start, end) (either bound may be open), oldest first, at most `limit`
-        (the newest ones if there are more). `flagged`: True only those with a flag, False only those without."""
-        from device_bridge.traffic.model import Activation
+        (the newest ones if there are more). `flagged`: True only those with a problem flag, False only those
+        without (an informational flag such as "deletion_command" alone is no problem)."""
+        from device_bridge.traffic.model import INFORMATIONAL_FLAGS, Activation
 
         where, params = [], []
         if start is not None:
@@ -531,8 +579,9 @@ class BridgeStore:
         if speaker_id is not None:
             where.append("speaker_id = ?")
             params.append(speaker_id)
-        if flagged is not None:
-            where.append("flags != ''" if flagged else "flags = ''")
+        if flagged is not None:  # informational flags alone do not make an activation flagged
+            unflagged = ", ".join(["''", *(f"'{flag}'" for flag in INFORMATIONAL_FLAGS)])
+            where.append(f"flags NOT IN ({unflagged})" if flagged else f"flags IN ({unflagged})")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._read(
             f"SELECT {self._ACTIVATION_COLUMNS} FROM activations {clause} ORDER BY start DESC, id DESC LIMIT ?",

@@ -24,6 +24,7 @@ from device_bridge.api.auth import Authenticator, TokenInfo
 from device_bridge.api.identity import BridgeIdentity
 from device_bridge.api.pairing import PairingError, PairingLocked, PairingManager
 from device_bridge.api.stream import HEARTBEAT_S, StreamHub, TooManyStreams
+from device_bridge.deletion.runner import RunInProgress
 from device_bridge.microphone import mic_history
 from device_bridge.traffic.monitor import MAX_HISTORY_RANGE_S, activation_record, traffic_history
 from device_bridge.traffic.nft import NftError
@@ -44,6 +45,7 @@ class _Context:
     monitor: Any  # the engine's TrafficMonitor, or None when traffic is not measured
     microphone: Any  # the RoomMicrophone, or None without one
     destinations: Any  # the DestinationTracker, or None when destinations are not tracked
+    deletions: Any  # the DeletionRunner, or None when this bridge runs no voice deletions
     clock: Callable[[], float]
 
 
@@ -416,6 +418,104 @@ def list_presets(ctx: Ctx) -> list[dict[str, Any]]:
     return [preset.to_json() for preset in _tracker(ctx).presets.values()]
 
 
+# --- voice deletions -------------------------------------------------------------------------------
+
+def _deletions(ctx: _Context) -> Any:
+    if ctx.deletions is None:
+        raise HTTPException(404, "this bridge does not run voice deletions")
+    return ctx.deletions
+
+
+@protected.get("/deletions/capabilities", response_model=schemas.DeletionCapabilities, tags=["deletions"],
+               summary="Whether the bridge can speak and play deletion commands, and which phrases it knows",
+               responses={404: _PROBLEM})
+def deletion_capabilities(ctx: Ctx) -> dict[str, Any]:
+    return _deletions(ctx).capabilities()
+
+
+@protected.get("/deletions/schedules", response_model=list[schemas.DeletionSchedule], tags=["deletions"],
+               summary="Scheduled voice deletions, with their next runs and last run", responses={404: _PROBLEM})
+def list_deletion_schedules(ctx: Ctx) -> list[dict[str, Any]]:
+    return _deletions(ctx).schedules()
+
+
+@protected.post(
+    "/deletions/schedules",
+    response_model=schemas.DeletionSchedule,
+    status_code=201,
+    tags=["deletions"],
+    summary="Schedule a voice deletion: a phrase said to a speaker by an RFC 5545 rule",
+    description="rrule and dtstart are read in the bridge's time zone; a rule may run at most once an hour.",
+    responses={404: _PROBLEM, 422: _PROBLEM},
+)
+def create_deletion_schedule(body: schemas.DeletionScheduleCreate, ctx: Ctx) -> dict[str, Any]:
+    try:
+        return _deletions(ctx).add_schedule(body.model_dump())
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
+
+
+@protected.patch(
+    "/deletions/schedules/{schedule_id}",
+    response_model=schemas.DeletionSchedule,
+    tags=["deletions"],
+    summary="Change some fields of a voice deletion schedule (not its speaker or vendor)",
+    responses={404: _PROBLEM, 422: _PROBLEM},
+)
+def update_deletion_schedule(schedule_id: int, body: schemas.DeletionScheduleUpdate, ctx: Ctx) -> dict[str, Any]:
+    runner = _deletions(ctx)
+    fields = body.model_dump(exclude_unset=True)
+    try:
+        if not fields:
+            return runner.schedule(schedule_id)
+        return runner.update_schedule(schedule_id, fields)
+    except KeyError:
+        raise HTTPException(404, f"no voice deletion schedule {schedule_id}") from None
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
+
+
+@protected.delete("/deletions/schedules/{schedule_id}", status_code=204, tags=["deletions"],
+                  summary="Remove a voice deletion schedule (its runs stay in the history)", responses={404: _PROBLEM})
+def delete_deletion_schedule(schedule_id: int, ctx: Ctx) -> Response:
+    try:
+        _deletions(ctx).delete_schedule(schedule_id)
+    except KeyError:
+        raise HTTPException(404, f"no voice deletion schedule {schedule_id}") from None
+    return Response(status_code=204)
+
+
+@protected.post(
+    "/deletions/run",
+    response_model=schemas.DeletionRun,
+    status_code=202,
+    tags=["deletions"],
+    summary="Run a voice deletion now",
+    description="Starts at once on the bridge's deletion thread (after a run of another speaker in progress); "
+                "follow it with the deletion_run events or GET /v1/deletions/runs.",
+    responses={404: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM},
+)
+def run_deletion(body: schemas.DeletionRunRequest, ctx: Ctx) -> dict[str, Any]:
+    try:
+        return _deletions(ctx).run_now(body.model_dump())
+    except RunInProgress:
+        raise HTTPException(409, f"{body.speaker_id} already has a voice deletion in progress") from None
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
+    except RuntimeError as err:
+        raise HTTPException(503, str(err)) from None
+
+
+@protected.get("/deletions/runs", response_model=list[schemas.DeletionRun], tags=["deletions"],
+               summary="Voice deletion runs after an id, oldest first (kept a year)", responses={404: _PROBLEM})
+def list_deletion_runs(
+    ctx: Ctx,
+    after_id: Annotated[int, Query(ge=0, description="only runs with a greater id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000, description="at most this many")] = 500,
+) -> list[dict[str, Any]]:
+    return _deletions(ctx).runs(after_id, limit)
+
+
 # --- events and schema -----------------------------------------------------------------------------
 
 @protected.get(
@@ -467,15 +567,17 @@ def create_app(
     clock: Callable[[], float] = time.time,
     microphone: Any = None,
     destinations: Any = None,
+    deletions: Any = None,
 ) -> FastAPI:
     """The API for one bridge. `app.state.bridge.streams.close()` ends every event stream (on shutdown).
     `microphone`: the bridge's RoomMicrophone, whose history the traffic history includes. `destinations`: the
-    DestinationTracker behind the destination and block routes (None: they answer 404)."""
+    DestinationTracker behind the destination and block routes (None: they answer 404). `deletions`: the
+    DeletionRunner behind the voice deletion routes (None: they answer 404)."""
     app = FastAPI(
         title="Earmuff bridge",
         version=identity.version,
-        summary="Hardware mute, schedules, traffic, activations and events of one Earmuff bridge. HTTPS only; "
-        "pin the certificate.",
+        summary="Hardware mute, schedules, traffic, activations, voice deletions and events of one Earmuff bridge. "
+        "HTTPS only; pin the certificate.",
         openapi_url=None,  # served below, behind the token
         docs_url=None,
         redoc_url=None,
@@ -493,6 +595,7 @@ def create_app(
         monitor=monitor,
         microphone=microphone,
         destinations=destinations,
+        deletions=deletions,
         clock=clock,
     )
     app.include_router(public)

@@ -66,7 +66,8 @@ class Speaker(BaseModel):
     changed_at: float
     reason: str
     requested_by: str
-    source: Literal["api", "schedule", "override", "startup"]
+    source: Literal["api", "schedule", "override", "startup", "deletion"] = Field(
+        description="deletion: a voice deletion lifted the mute for its phrase, or put it back")
     schedule_id: int | None
 
 
@@ -122,8 +123,8 @@ class Event(BaseModel):
     seq: int
     time: float
     type: str = Field(description="mute_changed | alarm | schedule_changed | activation_started | "
-                                  "activation_ended | new_destination_org | blocks_changed | heartbeat "
-                                  "(later issues add more)")
+                                  "activation_ended | new_destination_org | blocks_changed | deletion_run | "
+                                  "heartbeat (later issues add more)")
     speaker_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
@@ -150,7 +151,7 @@ class MicReading(BaseModel):
     speech: bool = Field(description="someone was speaking")
 
 
-Flag = Literal["while_muted", "during_schedule", "no_speech_nearby"]
+Flag = Literal["while_muted", "during_schedule", "no_speech_nearby", "deletion_command"]
 
 
 class Activation(BaseModel):
@@ -165,7 +166,8 @@ class Activation(BaseModel):
     confidence: float = Field(ge=0, le=1)
     flags: list[Flag] = Field(description="while_muted: commanded muted when it began (the mute failed); "
                                           "during_schedule: a mute window was in force; no_speech_nearby: a room "
-                                          "microphone heard no speech")
+                                          "microphone heard no speech; deletion_command (informational, not a "
+                                          "problem): it carried a voice deletion command the bridge played")
 
 
 class TrafficHistory(BaseModel):
@@ -266,3 +268,121 @@ class Preset(BaseModel):
     why: str
     caveat: str
     sources: list[PresetSource]
+
+
+# --- voice deletions -------------------------------------------------------------------------------------
+
+def _vendor() -> Any:
+    return Field(max_length=40, description='"amazon" or "google"')
+
+
+def _phrase() -> Any:
+    return Field(max_length=1000, description="the command spoken to the speaker (at most 200 characters)")
+
+
+def _recording() -> Any:
+    return Field(default=None, max_length=255,
+                 description='with audio "recording": a WAV file name in the bridge\'s phrases folder')
+
+
+class DeletionPhrases(BaseModel):
+    amazon: list[str]
+    google: list[str]
+
+
+class DeletionCapabilities(BaseModel):
+    """What the bridge can do for voice deletions."""
+
+    tts: bool = Field(description="espeak-ng is there to speak phrases")
+    tts_detail: str
+    player: bool = Field(description="there is an audio output to play them on")
+    player_detail: str
+    phrases: DeletionPhrases = Field(description="the vendors' documented deletion commands")
+    recordings: list[str] = Field(description="WAV files in the bridge's phrases folder (a user's own recording)")
+
+
+class Prerequisite(BaseModel):
+    """A vendor setting the command needs, as the app has it recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description='its title, like "Enable deletion by voice"')
+    enabled: bool = Field(description="the app has it recorded as on (else the run is skipped)")
+    recorded_at: float | None = Field(default=None, allow_inf_nan=False, description="epoch seconds")
+
+
+class DeletionRun(BaseModel):
+    """One voice deletion run: what was said to whom, and how it went."""
+
+    id: int
+    schedule_id: int | None = Field(description="null for a run asked for now")
+    speaker_id: str
+    vendor: str
+    phrase: str
+    occurrence: float = Field(description="epoch seconds it was due")
+    started_at: float | None
+    finished_at: float | None
+    state: Literal["running", "done"]
+    phase: Literal["checking", "lifting", "playing", "watching", "restoring", "done"]
+    outcome: Literal["sent_and_uploaded", "no_upload_seen", "skipped"] | None
+    why: str = Field(description="the outcome in plain words")
+    attempts: int = Field(description="how often the phrase was played")
+    activation_id: int | None = Field(description="the upload that proved it")
+    upload_bytes: int | None
+    mute_lifted: bool = Field(description="the run unmuted the speaker for the phrase")
+    mute_restored: bool | None = Field(description="it muted it again (false: someone else's later choice was "
+                                                   "left); null when it never lifted it")
+
+
+class DeletionSchedule(BaseModel):
+    """When the bridge says which deletion command to which speaker."""
+
+    id: int
+    speaker_id: str
+    vendor: str
+    phrase: str
+    audio: Literal["tts", "recording"]
+    recording: str | None
+    rrule: str
+    dtstart: str
+    prerequisite: Prerequisite | None
+    enabled: bool
+    label: str
+    created_at: float
+    next_runs: list[float] = Field(description="the next occurrences (epoch seconds, up to 3; none when disabled)")
+    last_run: DeletionRun | None
+
+
+class DeletionScheduleCreate(_Request):
+    speaker_id: str = Field(max_length=32)
+    vendor: str = _vendor()
+    phrase: str = _phrase()
+    audio: Literal["tts", "recording"] = "tts"
+    recording: str | None = _recording()
+    rrule: str = Field(max_length=1000, description='an RFC 5545 RRULE without "RRULE:", like '
+                                                    '"FREQ=DAILY;BYHOUR=23;BYMINUTE=55"')
+    dtstart: str = Field(max_length=40, description="a wall time in the bridge's time zone, "
+                                                  '"YYYY-MM-DDTHH:MM[:SS]"')
+    prerequisite: Prerequisite | None = None
+    enabled: bool = True
+    label: str = Field(default="", max_length=100)
+
+
+class DeletionScheduleUpdate(_Request):
+    phrase: str | None = Field(default=None, max_length=1000)
+    audio: Literal["tts", "recording"] | None = None
+    recording: str | None = _recording()
+    rrule: str | None = Field(default=None, max_length=1000)
+    dtstart: str | None = Field(default=None, max_length=40)
+    prerequisite: Prerequisite | None = None
+    enabled: bool | None = None
+    label: str | None = Field(default=None, max_length=100)
+
+
+class DeletionRunRequest(_Request):
+    speaker_id: str = Field(max_length=32)
+    vendor: str = _vendor()
+    phrase: str = _phrase()
+    audio: Literal["tts", "recording"] = "tts"
+    recording: str | None = _recording()
+    prerequisite: Prerequisite | None = None

@@ -8,7 +8,7 @@ CONFIRMED = "confirmed"
 UNCONFIRMED = "unconfirmed"
 MISMATCH = "mismatch"
 
-SOURCES = ("api", "schedule", "override", "startup")
+SOURCES = ("api", "schedule", "override", "startup", "deletion")
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,10 @@ class MuteState:
         sensed_muted: what the sense line says (None: no sense line).
         changed_at: epoch seconds of the last commanded change.
         reason: why, in the words of whoever asked.
-        requested_by: who asked (a paired client's name, "schedule", "button on the bridge", "bridge").
-        source: "api", "schedule", "override" or "startup".
+        requested_by: who asked (a paired client's name, "schedule", "button on the bridge", "bridge",
+            "scheduled deletion").
+        source: "api", "schedule", "override", "startup" or "deletion" (a voice deletion lifted the mute for
+            its phrase, or put it back afterwards; see device_bridge/deletion/runner.py).
         schedule_id: the schedule window in force for this speaker, if any (also during a manual change).
     """
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Union
 
-FLAGS = ("while_muted", "during_schedule", "no_speech_nearby")
+FLAGS = ("while_muted", "during_schedule", "no_speech_nearby", "deletion_command")
+#: Flags that only inform: an activation with no other flag is not "flagged" (not a problem to report).
+INFORMATIONAL_FLAGS = ("deletion_command",)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,9 @@ class Activation:
             detector's Welch test).
         flags: a subset of FLAGS, set by the monitor ("while_muted": the speaker was commanded muted;
             "during_schedule": a quiet-hours window was in force; "no_speech_nearby": a room mic heard no
-            speech around the start).
+            speech around the start; "deletion_command": informational, not a problem: the upload began
+            while the bridge was playing a voice deletion command to the speaker and watching for it to
+            go out, so it carries that command, and it never gets "during_schedule" or "no_speech_nearby").
         id: the store's row id once persisted, else None.
     """
 

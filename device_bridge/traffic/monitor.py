@@ -13,6 +13,13 @@ Flags are judged at the activation's start, from what the ring recorded for that
 (`speech_of`, see device_bridge/microphone.py) said nobody spoke then. The microphone's own 10 Hz records
 go out on the same sample feeds (`publish_record`, with `add_replay_source` for the replay).
 
+Expected uploads: a voice deletion (device_bridge/deletion) plays a command to a speaker and asks the
+monitor to expect its upload (`expect_upload`). An activation of that speaker starting inside the window
+(give or take the detector's start error) is the command going out: it gets the informational flag
+`deletion_command` instead of `during_schedule` and `no_speech_nearby`, and the UploadExpectation records
+its start and, once it ends, the stored activation. `while_muted` still applies (and alarms): a speaker
+commanded muted should not have heard the command at all.
+
 Everything runs on the sampler's thread except the readers (`subscribe_samples`, `recent_samples`,
 `flush_history`), which take the monitor's lock only briefly; nothing here calls a subscriber.
 """
@@ -31,7 +38,14 @@ from typing import Any
 import numpy as np
 
 from device_bridge.traffic.detect import ActivationDetector, DetectorProfile, profile_for
-from device_bridge.traffic.model import Activation, ActivationEnded, ActivationStarted, TrafficSample, TrafficSource
+from device_bridge.traffic.model import (
+    FLAGS,  # noqa: F401 - the flags, as they have always been importable from here
+    Activation,
+    ActivationEnded,
+    ActivationStarted,
+    TrafficSample,
+    TrafficSource,
+)
 from device_bridge.traffic.sampler import TrafficSampler
 
 log = logging.getLogger(__name__)
@@ -42,7 +56,10 @@ HISTORY_FLUSH_S = 10.0
 PRUNE_EVERY_S = 600.0
 SAMPLE_QUEUE = 4000  # per stream: 100 s of 4 speakers at 10 Hz
 MAX_HISTORY_RANGE_S = 7 * 86400.0
-FLAGS = ("while_muted", "during_schedule", "no_speech_nearby")
+# The detector's start error (see detect.py): an activation's start is up to 1 s before its first byte, or up
+# to 2 s after it; an expected upload's window is widened by as much.
+EXPECT_EARLY_S = 1.0
+EXPECT_LATE_S = 2.0
 _STOP_TIMEOUT_S = 10.0
 
 
@@ -170,6 +187,64 @@ def activation_record(activation: Activation) -> dict[str, Any]:
     }
 
 
+class UploadExpectation:
+    """An upload the bridge asked a speaker for (a voice deletion's command), and what became of it.
+
+    Made by `TrafficMonitor.expect_upload`; the monitor fills it in on its sampler's thread, the asker
+    reads it (any thread).
+
+    Attributes:
+        speaker_id: the speaker expected to upload.
+        start: epoch seconds from which an upload counts (the phrase began).
+        end: epoch seconds after which one no longer counts (math.inf until `set_end`).
+        started: the start of the first activation that counted, or None.
+        activation: that activation as stored (with its id and bytes) once it ended, or None.
+    """
+
+    def __init__(self, speaker_id: str, start: float, end: float = math.inf) -> None:
+        self.speaker_id = speaker_id
+        self.start = start
+        self._lock = threading.Lock()
+        self._end = end
+        self._started: float | None = None
+        self._activation: Activation | None = None
+
+    @property
+    def end(self) -> float:
+        with self._lock:
+            return self._end
+
+    def set_end(self, end: float) -> None:
+        """Close the window at `end` (the phrase ended and the watch time is known)."""
+        with self._lock:
+            self._end = end
+
+    @property
+    def started(self) -> float | None:
+        with self._lock:
+            return self._started
+
+    @property
+    def activation(self) -> Activation | None:
+        with self._lock:
+            return self._activation
+
+    def covers(self, when: float) -> bool:
+        """Whether an activation starting at `when` counts (the window widened by the detector's start error)."""
+        with self._lock:
+            return self.start - EXPECT_EARLY_S <= when <= self._end + EXPECT_LATE_S
+
+    def _saw_start(self, when: float) -> None:
+        with self._lock:
+            if self._started is None:
+                self._started = when
+
+    def _saw_end(self, activation: Activation) -> None:
+        with self._lock:
+            if self._activation is None:
+                self._activation = activation
+
+
 class TrafficMonitor:
     """Owns a traffic source, the sampler thread reading it, and one ActivationDetector per speaker.
 
@@ -229,6 +304,8 @@ class TrafficMonitor:
             for sid in self.speaker_ids
         }
         self._open: dict[str, frozenset[str]] = {}  # speaker id -> flags of the activation in progress
+        self._expected: list[UploadExpectation] = []  # under _lock
+        self._open_expected: dict[str, UploadExpectation] = {}  # speaker id -> the one its open activation met
         self._last_flush = -math.inf
         self._last_prune = -math.inf
         self._sample_thread = sample_thread
@@ -328,6 +405,10 @@ class TrafficMonitor:
     def _started_activation(self, sid: str, start: float, confidence: float) -> None:
         flags = self.flags_at(sid, start)
         self._open[sid] = flags
+        expectation = self._expectation_for(sid, start)
+        if expectation is not None:
+            self._open_expected[sid] = expectation
+            expectation._saw_start(start)
         self._events.publish("activation_started", sid, start=start, confidence=round(float(confidence), 4),
                              flags=sorted(flags))
         if "while_muted" in flags:
@@ -346,6 +427,9 @@ class TrafficMonitor:
             activation = self._store.add_activation(activation)
         except Exception:  # noqa: BLE001 - the event still goes out
             log.exception("Could not store %s's activation at %.1f", sid, activation.start)
+        expectation = self._open_expected.pop(sid, None)
+        if expectation is not None:
+            expectation._saw_end(activation)
         self._events.publish_data("activation_ended", sid, activation_record(activation))
 
     def flags_at(self, speaker_id: str, when: float) -> frozenset[str]:
@@ -362,6 +446,9 @@ class TrafficMonitor:
         flags = set()
         if muted:
             flags.add("while_muted")
+        if self._expectation_for(speaker_id, when) is not None:
+            flags.add("deletion_command")  # asked for: neither quiet time nor a misactivation
+            return frozenset(flags)
         if window:
             flags.add("during_schedule")
         if self._speech_of is not None:
@@ -371,6 +458,42 @@ class TrafficMonitor:
             except Exception:  # noqa: BLE001 - a microphone problem must not lose the activation
                 log.exception("Asking the room microphone about %s failed", speaker_id)
         return frozenset(flags)
+
+    # --- expected uploads ----------------------------------------------------------------------------
+
+    def expect_upload(self, speaker_id: str, start: float, end: float = math.inf) -> UploadExpectation:
+        """Expect an upload from the speaker between `start` and `end` (epoch seconds; close an open end
+        with `set_end`). Call `forget` when done: until then its activations get "deletion_command"."""
+        if speaker_id not in self._rings:
+            raise KeyError(speaker_id)
+        expectation = UploadExpectation(speaker_id, start, end)
+        with self._lock:
+            self._expected.append(expectation)
+        return expectation
+
+    def forget(self, expectation: UploadExpectation) -> None:
+        """Stop expecting; an activation that already counted keeps its flag. Idempotent."""
+        with self._lock:
+            if expectation in self._expected:
+                self._expected.remove(expectation)
+
+    def uploading(self, speaker_id: str) -> bool:
+        """Whether an activation of the speaker is in progress (confirmed by the detector, not yet ended)."""
+        return speaker_id in self._open
+
+    def measured(self, speaker_id: str) -> bool | None:
+        """Whether the source has reported the speaker since the start: None while it has reported nobody yet,
+        False when it reports others but not this one (say, a speaker without mac or ip under nftables)."""
+        with self._lock:
+            counts = {sid: ring.count for sid, ring in self._rings.items()}
+        if not any(counts.values()):
+            return None
+        return counts.get(speaker_id, 0) > 0
+
+    def _expectation_for(self, speaker_id: str, when: float) -> UploadExpectation | None:
+        with self._lock:
+            found = [e for e in self._expected if e.speaker_id == speaker_id and e.covers(when)]
+        return found[0] if found else None
 
     # --- samples for streams -------------------------------------------------------------------------
 

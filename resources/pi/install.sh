@@ -6,8 +6,9 @@
 #   sudo ./resources/pi/install.sh --purge      the same, and also delete /var/lib/earmuff-bridge and /etc/earmuff-bridge
 #
 # What it does (and nothing else):
-#   apt-get install python3-venv python3-lgpio nftables libportaudio2   (lgpio: gpiozero's pin library on Raspberry
-#                                                   Pi OS Bookworm; PortAudio: a [microphone], if configured)
+#   apt-get install python3-venv python3-lgpio nftables libportaudio2 espeak-ng   (lgpio: gpiozero's pin library on
+#                                                   Raspberry Pi OS Bookworm; PortAudio: a [microphone] and the
+#                                                   loudspeaker of voice deletions; espeak-ng speaks their phrases)
 #   system user earmuff-bridge, member of gpio and audio   (no login shell, no home)
 #   /opt/earmuff-bridge/venv                        python3 -m venv --system-site-packages (sees Debian's lgpio)
 #   pip install '<this repository>[bridge]'         FastAPI, uvicorn, cryptography, gpiozero, zeroconf; never Qt
@@ -62,10 +63,10 @@ esac
 [ -f "$repo/pyproject.toml" ] && [ -d "$repo/device_bridge" ] ||
     die "run it from a copy of the Earmuff repository (expected $repo/pyproject.toml)"
 
-say "installing system packages: python3-venv python3-lgpio nftables libportaudio2"
+say "installing system packages: python3-venv python3-lgpio nftables libportaudio2 espeak-ng"
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv python3-lgpio nftables \
-    libportaudio2 ||
+    libportaudio2 espeak-ng ||
     die "apt-get install failed (python3-lgpio comes from Raspberry Pi OS's archive)"
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11 or newer is needed (Raspberry Pi OS Bookworm has it)"

@@ -22,8 +22,11 @@ def test_openapi_lists_the_api(api):
         "/v1/speakers/{speaker_id}/destinations", "/v1/speakers/{speaker_id}/destinations/history",
         "/v1/activations/{activation_id}/destinations", "/v1/speakers/{speaker_id}/blocks",
         "/v1/speakers/{speaker_id}/blocks/{block_id}", "/v1/destinations/presets",
+        "/v1/deletions/capabilities", "/v1/deletions/schedules", "/v1/deletions/schedules/{schedule_id}",
+        "/v1/deletions/run", "/v1/deletions/runs",
     }
     assert set(paths["/v1/schedules/{schedule_id}"]) == {"put", "delete"}
+    assert set(paths["/v1/deletions/schedules/{schedule_id}"]) == {"patch", "delete"}
     assert "application/x-ndjson" in paths["/v1/events"]["get"]["responses"]["200"]["content"]
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "security" not in paths["/v1/info"]["get"]
