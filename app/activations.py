@@ -15,6 +15,7 @@ FLAG_TITLE: dict[str, str] = {
     "while_muted": "Uploaded while muted",
     "during_schedule": "Uploaded in quiet time",
     "no_speech_nearby": "Nobody was speaking",
+    "deletion_command": "Earmuff's deletion command",
 }
 FLAG_TEXT: dict[str, str] = {
     "while_muted": "Uploaded while muted: the mute did not hold. The speaker sent audio-sized data to the "
@@ -23,11 +24,21 @@ FLAG_TEXT: dict[str, str] = {
                        "sent a recording anyway.",
     "no_speech_nearby": "Nobody was speaking: the room microphone heard no speech when the upload began, so "
                         "this was probably a false wake-up (a misactivation).",
+    "deletion_command": "Earmuff's deletion command: the bridge had just said Earmuff's scheduled deletion phrase "
+                        "to this speaker, and this upload is the speaker sending it on. It shows the command was "
+                        "heard; nothing is wrong.",
 }
 #: Flags in order of how much they matter (the first one present is an activation's headline).
-FLAG_ORDER = ("while_muted", "during_schedule", "no_speech_nearby")
+FLAG_ORDER = ("while_muted", "during_schedule", "no_speech_nearby", "deletion_command")
+#: Flags that explain an upload without saying anything went wrong: they do not make it "flagged" and never alert.
+INFO_FLAGS = frozenset({"deletion_command"})
 #: The flag that means the protection itself failed: critical everywhere.
 CRITICAL_FLAG = "while_muted"
+
+
+def problem_flags(flags: frozenset[str] | set[str]) -> frozenset[str]:
+    """The flags that say something is wrong (all but INFO_FLAGS)."""
+    return frozenset(flags) - INFO_FLAGS
 
 
 def order_flags(flags: frozenset[str] | set[str]) -> list[str]:
@@ -49,7 +60,8 @@ class FlaggedUpload:
 
     @property
     def flagged(self) -> bool:
-        return bool(self.flags)
+        """Something is wrong with it (informational flags such as "deletion_command" do not count)."""
+        return bool(problem_flags(self.flags))
 
     @property
     def critical(self) -> bool:
@@ -70,7 +82,7 @@ class ActivationRecord(FlaggedUpload):
         start / end: epoch seconds.
         bytes_up: bytes sent to the internet during it; peak_rate: the highest rate in B/s.
         confidence: the detector's confidence, 0..1.
-        flags: a subset of FLAG_ORDER.
+        flags: a subset of FLAG_ORDER (INFO_FLAGS among them explain it without flagging it).
     """
 
     bridge_id: str

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from app.activations import CRITICAL_FLAG, FLAG_TEXT, FLAG_TITLE, order_flags
+from app.activations import CRITICAL_FLAG, FLAG_TEXT, FLAG_TITLE, INFO_FLAGS, order_flags
 
 #: The Settings field that switches each flag's notifications on or off (flags not listed always notify).
 FLAG_SETTING: dict[str, str] = {
@@ -32,7 +32,10 @@ def clock_text(epoch: float) -> str:
 
 
 def wants(settings, flag: str) -> bool:
-    """Whether the user wants notifications for this flag (FLAG_SETTING; unknown flags: yes)."""
+    """Whether the user wants notifications for this flag (FLAG_SETTING; unknown flags: yes; informational flags
+    such as Earmuff's own "deletion_command": never)."""
+    if flag in INFO_FLAGS:
+        return False
     name = FLAG_SETTING.get(flag)
     return True if name is None else bool(getattr(settings, name))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.bridge_client import BridgeManager, Outcome
+from app.deletions.portal import PortalTracker, load_guides
 from app.discovery.browser import Discovery
 from app.discovery.fingerprints import Fingerprinter
 from app.discovery.session import build_discovery
@@ -38,6 +39,8 @@ from app.storage import (
 from app.storage.activation_recorder import APP_RETENTION_S, ActivationRecorder
 from app.storage.activations_repo import ActivationRepository
 from app.storage.bridges_repo import BridgeRepository
+from app.storage.deletions_repo import VoiceRunRepository
+from app.storage.voice_run_recorder import VoiceRunRecorder
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +207,9 @@ class AppContext:
         activations: the cache of every bridge's activations (reads; writes go through the recorder).
         activation_recorder: keeps that cache in step with the bridges; tells its listeners of changes.
         optouts: the OptOutTracker (vendor accounts, confirmed privacy settings, history; the Opt-outs page).
+        voice_runs: the cache of every bridge's voice deletion runs (reads; writes go through the recorder).
+        voice_run_recorder: keeps that cache in step with the bridges; tells its listeners of new or changed runs.
+        portal: the PortalTracker (reminders to delete recordings in vendors' apps and portals).
         account_secrets: the accounts' e-mail addresses, in the keyring (memory in the demo).
         demo_bridge: the demo's bridge process (None outside the demo).
         startup_error: a storage problem met at start (the old file was moved aside), for the UI to show once.
@@ -240,16 +246,22 @@ class AppContext:
         self.registry.add_listener(DevicePersister(self.writer, self._devices_repo))
         self.discovery = self._make_discovery()
         self.activations = ActivationRepository(database)
+        self.voice_runs = VoiceRunRepository(database)
         self.bridges = BridgeManager(
             secrets if secrets is not None else (MemorySecretStore() if demo else KeyringSecretStore()),
             bridges=BridgeRepository(database).load_all(),
             store=self._store_bridge_change,
             samples_backfill_s=SAMPLES_BACKFILL_S,
             sync_from=self.activations.latest_start,
+            runs_after=self.voice_runs.sync_after,
         )
         self.activation_recorder = ActivationRecorder(self.writer, self.bridges.speaker_name)
         self.bridges.add_listener(self.activation_recorder)
+        self.voice_run_recorder = VoiceRunRecorder(self.writer)
+        self.bridges.add_listener(self.voice_run_recorder)
         self.writer.submit(lambda conn: ActivationRepository(conn).prune(time.time() - APP_RETENTION_S, conn))
+        self.writer.submit(lambda conn: VoiceRunRepository(conn).prune(time.time() - APP_RETENTION_S, conn))
+        self.portal = PortalTracker(database, load_guides())
         self.optouts = OptOutTracker(database, load_catalog())
         self.account_secrets = AccountSecrets(MemorySecretStore() if demo else None)
         self.demo_bridge = demo_bridge

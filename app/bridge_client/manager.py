@@ -13,6 +13,8 @@ With `samples_backfill_s` the streams also carry the bridges' 10 Hz traffic samp
 readings (listeners' `sample`), starting that many seconds back. On every (re)connection the manager
 fetches the activations the app may have missed (from `sync_from(bridge_id)`, else the last
 `ACTIVATION_SYNC_S`) and hands them to listeners' `activations_synced`; live ones arrive as `activation`.
+Then it fetches the voice deletion runs after `runs_after(bridge_id)` (listeners' `deletion_runs_synced`);
+live ones arrive as `deletion_run`. A bridge without voice deletions (404) is skipped quietly.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from app.bridge_client.errors import (
     BridgeUnreachable,
     CertificateChanged,
     NotAuthorized,
+    RequestRejected,
 )
 from app.bridge_client.models import (
     BridgeAlarm,
@@ -48,6 +51,7 @@ from app.bridge_client.models import (
 from app.bridge_client.pairing import BridgeProbe, Pairing
 from app.bridge_client.session import REQUEST_TIMEOUT, BridgeSession, normalise_fingerprint
 from app.bridge_client.stream import STREAM_TIMEOUT, Backoff, EventStream, StreamEvent
+from app.deletions.voice import DeletionCapabilities, VoiceRun, VoiceSchedule
 from app.secrets import SecretStore, SecretStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,10 @@ CONTACT_SAVE_INTERVAL_S = 60.0
 ACTIVATION_SYNC_S = 90 * 86400.0
 #: Stream event types that describe activations.
 ACTIVATION_EVENTS = frozenset({"activation_started", "activation_ended"})
+#: How many voice deletion runs one request fetches when syncing (the bridge's maximum page).
+RUN_SYNC_PAGE = 500
+#: At most this many pages per sync (a year of runs is far fewer).
+RUN_SYNC_PAGES = 20
 
 
 class TokenUnavailable(BridgeError):
@@ -152,11 +160,13 @@ class BridgeManager:
         request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
         samples_backfill_s: float | None = None,
         sync_from: Callable[[str], float | None] | None = None,
+        runs_after: Callable[[str], int | None] | None = None,
     ) -> None:
         """`bridges`: the paired bridges to start with. `store(job)` runs `job(repository_or_none)` writes
         later on a writer thread (None: nothing is stored). `samples_backfill_s`: ask the streams for
         samples, replaying that many seconds (None: no samples). `sync_from(bridge_id)`: the time from which
-        to fetch a bridge's activations on connecting (None: the last ACTIVATION_SYNC_S)."""
+        to fetch a bridge's activations on connecting (None: the last ACTIVATION_SYNC_S). `runs_after(bridge_id)`:
+        the voice deletion run id after which to fetch a bridge's runs on connecting (None: all it keeps)."""
         self.secrets = secrets
         self.client_name = client_name or default_client_name()
         self._store = store
@@ -166,6 +176,7 @@ class BridgeManager:
         self._request_timeout = request_timeout
         self._samples_backfill_s = samples_backfill_s
         self._sync_from = sync_from
+        self._runs_after = runs_after
         self._lock = threading.RLock()
         self._listeners: list[BridgeListener] = []
         self._links: dict[str, _Link] = {r.bridge_id: _Link(r, persist=True) for r in bridges}
@@ -333,6 +344,7 @@ class BridgeManager:
         self._save_contact(link, now, speakers, name=info.name, force=True)
         self._notify("bridge_updated", status)
         self._sync_activations(link, session, now)
+        self._sync_deletion_runs(link, session)
 
     def _sync_activations(self, link: _Link, session: BridgeSession, now: float) -> None:
         """Fetch what the bridge detected since the app last heard; a failure is logged, not a drop."""
@@ -350,6 +362,35 @@ class BridgeManager:
             log.warning("bridge %s: could not fetch its activations: %s", bridge_id, error)
             return
         self._notify("activations_synced", bridge_id, records)
+
+    def _sync_deletion_runs(self, link: _Link, session: BridgeSession) -> None:
+        """Fetch the voice deletion runs the app has not seen; a failure is logged, not a drop."""
+        bridge_id = link.record.bridge_id
+        try:
+            after = self._runs_after(bridge_id) if self._runs_after is not None else None
+        except Exception:  # noqa: BLE001 - the cache is unreadable: sync everything
+            log.exception("could not tell which of bridge %s's deletion runs were synced", bridge_id)
+            after = None
+        after = int(after or 0)
+        records: list[dict] = []
+        try:
+            for _ in range(RUN_SYNC_PAGES):
+                page = session.deletion_runs(after, RUN_SYNC_PAGE)
+                records += page
+                ids = [r["id"] for r in page if isinstance(r.get("id"), int) and not isinstance(r.get("id"), bool)]
+                if len(page) < RUN_SYNC_PAGE or not ids or max(ids) <= after:
+                    break
+                after = max(ids)
+        except RequestRejected as error:
+            if error.status == 404:
+                log.debug("bridge %s has no voice deletions (%s)", bridge_id, error)
+            else:
+                log.warning("bridge %s: could not fetch its deletion runs: %s", bridge_id, error)
+            return
+        except BridgeError as error:
+            log.warning("bridge %s: could not fetch its deletion runs: %s", bridge_id, error)
+            return
+        self._notify("deletion_runs_synced", bridge_id, records)
 
     def _event(self, link: _Link, event: StreamEvent) -> None:
         now = self._clock()
@@ -384,6 +425,11 @@ class BridgeManager:
             self._notify("new_destination_org", news)
         elif event.type == "blocks_changed" and event.speaker_id:
             self._notify("blocks_changed", link.record.bridge_id, event.speaker_id)
+        elif event.type == "deletion_run":
+            data = dict(event.data)
+            if event.speaker_id:
+                data.setdefault("speaker_id", event.speaker_id)
+            self._notify("deletion_run", link.record.bridge_id, data)
 
     def _sample(self, link: _Link, record: dict) -> None:
         self._notify("sample", link.record.bridge_id, record)
@@ -717,9 +763,65 @@ class BridgeManager:
         """Outcome(list[BlockPreset]): the bridge's one-click telemetry blocks, with their sources."""
         return self._on_bridge(bridge_id, lambda s: s.block_presets(), callback)
 
+    # -- voice deletions ---------------------------------------------------------------------------------
+    def deletion_capabilities(self, bridge_id: str, callback: Callback) -> Future | None:
+        """Outcome(DeletionCapabilities): whether the bridge can speak phrases, and which it offers."""
+        return self._on_bridge(bridge_id, lambda s: _read(DeletionCapabilities.from_bridge, s.deletion_capabilities(),
+                                                          s), callback)
+
+    def deletion_schedules(self, bridge_id: str, callback: Callback) -> Future | None:
+        """Outcome(list[VoiceSchedule])."""
+        def action(session: BridgeSession) -> list[VoiceSchedule]:
+            return [_read(lambda d: VoiceSchedule.from_bridge(bridge_id, d), item, session)
+                    for item in session.deletion_schedules()]
+
+        return self._on_bridge(bridge_id, action, callback)
+
+    def save_deletion_schedule(self, bridge_id: str, fields: Mapping[str, Any], callback: Callback | None,
+                               schedule_id: int | None = None) -> Future | None:
+        """Create (schedule_id None) or change a deletion schedule: Outcome(VoiceSchedule). `fields`: all of
+        app.deletions.voice.schedule_fields(...) to create; any of them to change. A refusal (RequestRejected)
+        carries the bridge's reason in plain words."""
+        def action(session: BridgeSession) -> VoiceSchedule:
+            if schedule_id is None:
+                data = session.add_deletion_schedule(fields)
+            else:
+                data = session.update_deletion_schedule(schedule_id, fields)
+            return _read(lambda d: VoiceSchedule.from_bridge(bridge_id, d), data, session)
+
+        return self._on_bridge(bridge_id, action, callback)
+
+    def delete_deletion_schedule(self, bridge_id: str, schedule_id: int, callback: Callback | None) -> Future | None:
+        """Outcome(None)."""
+        return self._on_bridge(bridge_id, lambda s: s.delete_deletion_schedule(schedule_id), callback)
+
+    def run_deletion(self, bridge_id: str, fields: Mapping[str, Any], callback: Callback | None) -> Future | None:
+        """Start a voice deletion now (app.deletions.voice.run_fields(...)): Outcome(VoiceRun) as it began; its
+        progress and outcome arrive as listeners' `deletion_run`. RequestRejected 409: one is in progress."""
+        return self._on_bridge(bridge_id, lambda s: _read(lambda d: VoiceRun.from_bridge(bridge_id, d),
+                                                          s.run_deletion(fields), s), callback)
+
+    def deletion_runs(self, bridge_id: str, callback: Callback, *, after_id: int = 0,
+                      limit: int = RUN_SYNC_PAGE) -> Future | None:
+        """Outcome(list[VoiceRun]): the bridge's runs with an id above `after_id`, oldest first."""
+        def action(session: BridgeSession) -> list[VoiceRun]:
+            return [_read(lambda d: VoiceRun.from_bridge(bridge_id, d), item, session)
+                    for item in session.deletion_runs(after_id, limit)]
+
+        return self._on_bridge(bridge_id, action, callback)
+
     def _on_bridge(self, bridge_id: str, action: Callable[[BridgeSession], Any],
                    callback: Callback | None) -> Future | None:
         return self._run(lambda: self._call(self._link(bridge_id), action), callback)
+
+
+def _read(build: Callable[[Any], Any], data: Any, session: BridgeSession) -> Any:
+    """`build(data)`, with a record Earmuff cannot read reported as the bridge's failure."""
+    try:
+        return build(data)
+    except (ValueError, TypeError, KeyError) as error:
+        raise BridgeFailed(f"The bridge at {session.where} sent an answer Earmuff does not understand ({error}).",
+                           str(error)) from error
 
 
 class _WrongBridge(BridgeUnreachable):

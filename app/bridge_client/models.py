@@ -351,3 +351,9 @@ class BridgeListener(Protocol):
 
     def blocks_changed(self, bridge_id: str, speaker_id: str) -> None:
         """A speaker's destination blocks were added or removed (by any client)."""
+
+    def deletion_run(self, bridge_id: str, data: dict) -> None:
+        """A voice deletion run started or ended (data: the bridge's run JSON; app.deletions.voice.VoiceRun)."""
+
+    def deletion_runs_synced(self, bridge_id: str, records: list[dict]) -> None:
+        """The bridge's voice deletion runs fetched on (re)connecting (run JSON, oldest first)."""

@@ -304,6 +304,52 @@ class BridgeSession:
             raise BridgeFailed(f"The bridge sent a {what} Earmuff does not understand.")
         return [self._parse(build, item) for item in data]
 
+    # -- voice deletions (raw JSON; app.deletions.voice reads it; a bridge without them answers 404) ----------
+    def deletion_capabilities(self) -> dict:
+        """GET /v1/deletions/capabilities: {"tts", "tts_detail", "player", "player_detail", "phrases",
+        "recordings"} (app.deletions.voice.DeletionCapabilities.from_bridge reads it)."""
+        return self._object(self._json("GET", "/v1/deletions/capabilities"),
+                            "description of its voice deletion abilities")
+
+    def deletion_schedules(self) -> list[dict]:
+        """The bridge's deletion schedules (VoiceSchedule.from_bridge reads each)."""
+        return self._objects(self._json("GET", "/v1/deletions/schedules"), "list of deletion schedules")
+
+    def add_deletion_schedule(self, fields: Mapping[str, Any]) -> dict:
+        """Create a schedule from app.deletions.voice.schedule_fields(...); returns it as the bridge stored it.
+        A refusal (RequestRejected 422) carries the bridge's reason in plain words."""
+        data = self._json("POST", "/v1/deletions/schedules", json_body=dict(fields))
+        return self._object(data, "deletion schedule")
+
+    def update_deletion_schedule(self, schedule_id: int, fields: Mapping[str, Any]) -> dict:
+        """Change some of a schedule's fields (PATCH: phrase, audio, recording, rrule, dtstart, prerequisite,
+        enabled, label)."""
+        data = self._json("PATCH", f"/v1/deletions/schedules/{int(schedule_id)}", json_body=dict(fields))
+        return self._object(data, "deletion schedule")
+
+    def delete_deletion_schedule(self, schedule_id: int) -> None:
+        self.request("DELETE", f"/v1/deletions/schedules/{int(schedule_id)}").close()
+
+    def run_deletion(self, fields: Mapping[str, Any]) -> dict:
+        """Start a deletion now (app.deletions.voice.run_fields(...)); returns the run as it began (409 when the
+        speaker has one in progress)."""
+        return self._object(self._json("POST", "/v1/deletions/run", json_body=dict(fields)), "deletion run")
+
+    def deletion_runs(self, after_id: int = 0, limit: int = 500) -> list[dict]:
+        """Runs with an id above `after_id`, oldest first (VoiceRun.from_bridge reads each)."""
+        data = self._json("GET", "/v1/deletions/runs", params={"after_id": int(after_id), "limit": int(limit)})
+        return self._objects(data, "list of deletion runs")
+
+    def _object(self, data: Any, what: str) -> dict:
+        if not isinstance(data, dict):
+            raise BridgeFailed(f"The bridge sent a {what} Earmuff does not understand.")
+        return data
+
+    def _objects(self, data: Any, what: str) -> list[dict]:
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise BridgeFailed(f"The bridge sent a {what} Earmuff does not understand.")
+        return data
+
     def tokens(self) -> list[dict]:
         data = self._json("GET", "/v1/tokens")
         return data if isinstance(data, list) else []

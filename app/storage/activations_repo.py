@@ -14,12 +14,16 @@ import sqlite3
 from collections.abc import Collection, Iterable
 from zoneinfo import ZoneInfo
 
-from app.activations import ActivationRecord
+from app.activations import INFO_FLAGS, ActivationRecord
 from app.storage.database import Database, transaction
 
 log = logging.getLogger(__name__)
 
 _COLUMNS = 'bridge_id, activation_id, speaker_id, speaker_name, start, "end", bytes_up, peak_rate, confidence, flags'
+#: The stored flags of an activation that is not flagged: none, or informational ones only (as upsert writes them).
+_UNFLAGGED = tuple(json.dumps(sorted(f for i, f in enumerate(sorted(INFO_FLAGS)) if mask >> i & 1))
+                   for mask in range(2 ** len(INFO_FLAGS)))
+_FLAGGED_SQL = f"flags NOT IN ({', '.join('?' * len(_UNFLAGGED))})"
 
 
 class ActivationRepository:
@@ -93,8 +97,8 @@ class ActivationRepository:
     def count_since(self, since: float) -> dict[tuple[str, str], tuple[int, int]]:
         """Per (bridge_id, speaker_id): (activations, flagged ones) that started at or after `since`."""
         rows = self._conn.execute(
-            "SELECT bridge_id, speaker_id, COUNT(*), SUM(flags != '[]') FROM activations WHERE start >= ? "
-            "GROUP BY bridge_id, speaker_id", (float(since),)).fetchall()
+            f"SELECT bridge_id, speaker_id, COUNT(*), SUM({_FLAGGED_SQL}) FROM activations WHERE start >= ? "
+            "GROUP BY bridge_id, speaker_id", (*_UNFLAGGED, float(since))).fetchall()
         return {(b, s): (int(n), int(f or 0)) for b, s, n, f in rows}
 
     def per_day(self, start: float, end: float, tz: dt.tzinfo | str | None = None
@@ -112,9 +116,9 @@ class ActivationRepository:
         return counts
 
     @staticmethod
-    def _where(start: float | None, end: float | None, flagged_only: bool) -> tuple[list[str], list[float]]:
+    def _where(start: float | None, end: float | None, flagged_only: bool) -> tuple[list[str], list[float | str]]:
         where: list[str] = []
-        values: list[float] = []
+        values: list[float | str] = []
         if start is not None:
             where.append('"end" >= ?')
             values.append(float(start))
@@ -122,7 +126,8 @@ class ActivationRepository:
             where.append("start <= ?")
             values.append(float(end))
         if flagged_only:
-            where.append("flags != '[]'")
+            where.append(_FLAGGED_SQL)
+            values.extend(_UNFLAGGED)
         return where, values
 
 

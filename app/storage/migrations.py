@@ -174,6 +174,42 @@ CREATE TABLE erasure_history (
 );
 """
 
+_V7_DELETIONS = """
+CREATE TABLE voice_runs (
+    bridge_id   TEXT NOT NULL,
+    run_id      INTEGER NOT NULL,                 -- the bridge's id
+    speaker_id  TEXT NOT NULL,
+    schedule_id INTEGER,                          -- NULL for "Run now"
+    occurrence  REAL NOT NULL,                    -- epoch seconds it was due
+    started_at  REAL,
+    state       TEXT NOT NULL,                    -- "running" | "done"
+    outcome     TEXT,                             -- NULL while running
+    json        TEXT NOT NULL,                    -- the bridge's run record, as sent
+    PRIMARY KEY (bridge_id, run_id)
+);
+CREATE INDEX voice_runs_by_time ON voice_runs (occurrence);
+CREATE TABLE portal_reminders (
+    reminder_id  INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: undoing a removal brings the same id back
+    guide_id     TEXT NOT NULL,                     -- resources/deletions/portal_guides.json
+    label        TEXT NOT NULL DEFAULT '',
+    rrule        TEXT NOT NULL,
+    dtstart      TEXT NOT NULL,                     -- wall time in the computer's zone
+    speaker_key  TEXT NOT NULL DEFAULT '',
+    created_at   REAL NOT NULL,
+    last_done_at REAL,
+    next_due     REAL                               -- NULL when the rule never happens again
+);
+CREATE TABLE portal_completions (
+    completion_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    reminder_id   INTEGER NOT NULL,                 -- no foreign key: history outlives the reminder
+    guide_id      TEXT NOT NULL,
+    done_at       REAL NOT NULL,                    -- when the user did it
+    note          TEXT NOT NULL DEFAULT '',
+    recorded_at   REAL NOT NULL                     -- when they told Earmuff
+);
+CREATE INDEX portal_completions_by_reminder ON portal_completions (reminder_id, done_at);
+"""
+
 
 MIGRATIONS: list[Migration] = [
     _V1_SETTINGS_AND_DEVICES,  # 0 -> 1
@@ -182,6 +218,7 @@ MIGRATIONS: list[Migration] = [
     _V4_ACTIVATIONS,           # 3 -> 4
     _V5_OPTOUTS,               # 4 -> 5
     _V6_ERASURE_REQUESTS,      # 5 -> 6
+    _V7_DELETIONS,             # 6 -> 7
 ]
 
 LATEST = len(MIGRATIONS)

@@ -48,7 +48,7 @@ def make_v1_file(path) -> None:
 
 
 def test_migrations_are_numbered_by_their_position():
-    assert LATEST == SCHEMA_VERSION == len(MIGRATIONS) == 6
+    assert LATEST == SCHEMA_VERSION == len(MIGRATIONS) == 7
 
 
 def test_an_empty_file_is_built_up_to_the_latest_version(db_path):

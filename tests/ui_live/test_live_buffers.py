@@ -221,6 +221,8 @@ def test_runs_of_a_flag_series():
 
 def test_severity_and_confirmation_codes():
     assert severity([]) == 0 and severity(["no_speech_nearby"]) == 1 and severity(["while_muted", "x"]) == 2
+    assert severity(["deletion_command"]) == 0  # Earmuff's own deletion phrase caused it: not a problem
+    assert severity(["deletion_command", "during_schedule"]) == 1
     assert confirmation_code("mismatch", True) == MISMATCH
     assert confirmation_code("confirmed", True) == CONFIRMED_MUTED
 

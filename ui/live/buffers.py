@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.activations import CRITICAL_FLAG, problem_flags
+
 DAY_S = 24 * 3600.0
 CHUNK_S = 600
 
@@ -409,8 +411,9 @@ def runs(times: np.ndarray, on: np.ndarray, interval: float) -> tuple[np.ndarray
 
 
 def severity(flags: Iterable[str]) -> int:
-    """How an activation is shaded: 2 when it was sent while muted, 1 for any other flag, else 0."""
-    flags = set(flags)
-    if "while_muted" in flags:
+    """How an activation is shaded: 2 when it was sent while muted, 1 for any other problem flag, else 0 (an
+    upload Earmuff's own deletion command caused is not a problem)."""
+    flags = problem_flags(set(flags))
+    if CRITICAL_FLAG in flags:
         return 2
     return 1 if flags else 0
