@@ -252,11 +252,15 @@ def _start_tour(service: Any) -> Any:
     """Seed the simulated bridge's history (first start only) and start the demo tour."""
     import time
 
-    from device_bridge.simulate.tour import DemoTour, seed_history
+    from zoneinfo import ZoneInfo
+
+    from device_bridge.simulate.tour import DemoTour, seed_deletions, seed_history
 
     microphone = getattr(service, "microphone", None)
-    seed_history(service.store, [s.id for s in service.config.speakers], time.time(),
-                 mic_id=getattr(microphone, "mic_id", None))
+    speaker_ids = [s.id for s in service.config.speakers]
+    now = time.time()
+    seed_history(service.store, speaker_ids, now, mic_id=getattr(microphone, "mic_id", None))
+    seed_deletions(service.store, speaker_ids, now, ZoneInfo(service.config.timezone))
     tour = DemoTour(service.engine, service.engine.monitor.source)
     tour.start()
     return tour

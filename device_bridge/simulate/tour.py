@@ -8,6 +8,11 @@ misactivation only every few minutes, and a fresh bridge has no history. The tou
   quiet-time window and one that got through a mute; and the last 24 hours of 1-second traffic and room
   microphone history around them, so the Live page can scroll back and the Activity page has a chart.
   All of it comes from a seeded generator and the same voice shapes as the live model.
+* `seed_deletions` (first start only: no deletion schedule yet): a nightly "Alexa, delete everything I said
+  today" at 23:55 for the kitchen speaker, with the past week of its runs: most confirmed by the upload the
+  phrase caused (those uploads are in the activations, flagged `deletion_command`), one night with no upload
+  seen after the retry. The prerequisite is recorded as on a week ago; an app whose Opt-outs page does not
+  say so updates it (and the next run is skipped, saying why).
 * `DemoTour`: unmutes the kitchen and living-room speakers (the bedroom stays muted) and, within the first
   minute, has someone ask the kitchen speaker something, lets the living-room speaker wake up by itself,
   and makes the muted bedroom speaker upload anyway (its mute "fails" for that one burst), so every flag
@@ -16,6 +21,7 @@ misactivation only every few minutes, and a fresh bridge has no history. The tou
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import logging
 import math
@@ -26,6 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from device_bridge.deletion.model import DeletionRun, Prerequisite
+from device_bridge.deletion.recurrence import Recurrence
+from device_bridge.deletion.repository import DeletionRepository
 from device_bridge.traffic.model import Activation
 from device_bridge.traffic.simulated import SpeakerBehaviour
 
@@ -68,6 +77,58 @@ def seed_history(store: Any, speaker_ids: Sequence[str], now: float, *, mic_id: 
         store.add_mic_history(_mic_rows(rng, mic_id, start, HISTORY_S, recent))
     log.info("demo: seeded %d past activations and %d h of history", len(planned), HISTORY_S // 3600)
     return len(planned)
+
+
+#: The demo's nightly voice deletion: (speaker id, vendor, phrase, wall time).
+DEMO_DELETION = ("kitchen", "amazon", "Alexa, delete everything I said today", (23, 55))
+#: Which of the past nights (days back) the phrase went unanswered.
+_UNANSWERED_NIGHT = 3
+
+
+def seed_deletions(store: Any, speaker_ids: Sequence[str], now: float, zone: Any, *, seed: int = 11) -> int:
+    """Add the demo's nightly voice deletion and its past week of runs to a store that has no deletion schedule.
+
+    Returns how many past runs were added (0 when a schedule exists or the kitchen speaker is not configured).
+    """
+    repository = DeletionRepository(store)
+    speaker_id, vendor, phrase, (hour, minute) = DEMO_DELETION
+    if repository.schedules() or speaker_id not in speaker_ids:
+        return 0
+    rng = np.random.default_rng(seed)
+    today = dt.datetime.fromtimestamp(now, zone).date()
+    first = today - dt.timedelta(days=SEED_DAYS)
+    dtstart = f"{first.isoformat()}T{hour:02d}:{minute:02d}:00"
+    rrule = f"FREQ=DAILY;BYHOUR={hour};BYMINUTE={minute}"
+    prerequisite = Prerequisite("Enable deletion by voice", True, now - (SEED_DAYS + 1) * 86400.0)
+    schedule = repository.add_schedule(
+        {"speaker_id": speaker_id, "vendor": vendor, "phrase": phrase, "audio": "tts", "recording": None,
+         "rrule": rrule, "dtstart": dtstart, "prerequisite": prerequisite, "enabled": True,
+         "label": "Every night"}, created_at=now)
+    nights = Recurrence.parse(rrule, dtstart, zone=zone, now=now - SEED_DAYS * 86400.0).between(
+        now - (SEED_DAYS + 1) * 86400.0, now - 600.0, zone)
+    added = 0
+    for number, occurrence in enumerate(nights):
+        days_back = len(nights) - number
+        started = occurrence + float(rng.uniform(0.2, 0.6))
+        run = DeletionRun(id=0, schedule_id=schedule.id, speaker_id=speaker_id, vendor=vendor, phrase=phrase,
+                          audio="tts", recording=None, prerequisite=prerequisite, occurrence=occurrence,
+                          started_at=started, mute_lifted=True, mute_restored=True, pre_muted=True,
+                          pre_source="api")
+        if days_back == _UNANSWERED_NIGHT:
+            run = run.finished("no_upload_seen", "no upload began within 26 s of the phrase, twice (it was played "
+                               "again once): the command may not have reached Amazon", started + 62.0, attempts=2)
+        else:
+            delay = float(rng.uniform(1.2, 2.2))
+            upload = _activation(rng, speaker_id, float(math.floor(started + 3.0 + delay)),
+                                 frozenset({"deletion_command"}))
+            upload = store.add_activation(upload)
+            run = run.finished(
+                "sent_and_uploaded", f"an upload of {upload.bytes_up / 1000:.0f} kB began {delay:.1f} s after the "
+                "phrase", upload.end + 1.0, attempts=1, activation_id=upload.id, upload_bytes=upload.bytes_up)
+        repository.add_run(run)
+        added += 1
+    log.info("demo: seeded a nightly voice deletion for %s and %d past runs", speaker_id, added)
+    return added
 
 
 def _plan_activations(rng: np.random.Generator, speaker_ids: Sequence[str], now: float) -> list[Activation]:

@@ -8,7 +8,10 @@ from gpiozero.pins.mock import MockFactory
 
 from device_bridge.config import simulated_config
 from device_bridge.service import BridgeService
-from device_bridge.simulate.tour import HISTORY_S, DemoTour, seed_history
+from zoneinfo import ZoneInfo
+
+from device_bridge.deletion.repository import DeletionRepository
+from device_bridge.simulate.tour import HISTORY_S, DemoTour, seed_deletions, seed_history
 from device_bridge.store import BridgeStore
 from device_bridge.traffic.model import Activation
 from device_bridge.traffic.simulated import QUIET_BEHAVIOUR, SimulatedTrafficSource
@@ -36,6 +39,29 @@ def test_the_seeded_week_has_every_kind_of_activation_and_a_day_of_history(tmp_p
     assert len(mic) == HISTORY_S and any(speech for *_, speech in mic)
     assert seed_history(store, SPEAKERS, now + 60) == 0  # once only
     store.close()
+
+
+def test_the_demo_has_a_nightly_voice_deletion_with_a_week_of_outcomes(tmp_path):
+    store = BridgeStore(tmp_path / "bridge.db")
+    zone = ZoneInfo("Europe/Berlin")
+    now = 1_790_000_000.0  # 2026-09-21 16:13 in Berlin: the last seeded night is yesterday's
+    assert seed_deletions(store, SPEAKERS, now, zone) == 7
+    repository = DeletionRepository(store)
+    (schedule,) = repository.schedules()
+    assert (schedule.speaker_id, schedule.vendor, schedule.enabled) == ("kitchen", "amazon", True)
+    assert schedule.recurrence.next_after(now, zone) == [1_790_027_700.0]  # tonight at 23:55 in Berlin
+    runs = repository.runs()
+    assert [r.outcome for r in runs].count("no_upload_seen") == 1
+    assert all(r.done and r.occurrence < now and r.mute_restored for r in runs)
+    uploads = {a.id: a for a in store.activations(None, None)}
+    for run in runs:
+        if run.outcome == "sent_and_uploaded":
+            upload = uploads[run.activation_id]
+            assert upload.flags == {"deletion_command"} and run.occurrence < upload.start < run.finished_at
+    assert seed_deletions(store, SPEAKERS, now + 60, zone) == 0  # once only
+    store.close()
+    with BridgeStore(tmp_path / "other.db") as other:
+        assert seed_deletions(other, ("bedroom",), now, zone) == 0  # no kitchen speaker
 
 
 def test_history_is_never_seeded_over_real_activations(tmp_path):
