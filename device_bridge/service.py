@@ -45,6 +45,12 @@ log = logging.getLogger(__name__)
 
 STORE_FILE = "bridge.db"
 GRACEFUL_SHUTDOWN_S = 2.0
+# WORKAROUND: uvicorn closes a keep-alive connection idle this long by sending TLS close_notify and waiting (up to
+# asyncio's 30 s) for the client's, which an idle requests/urllib3 pool never sends. A bridge stopped meanwhile
+# sat out its graceful timeout and left that socket unclosed. Its default is 5 s, shorter than a voice deletion
+# run (the app's command connection idles while the phrase plays); idle connections that are still open are
+# aborted cleanly at shutdown (_Server.shutdown). The app's streams carry heartbeats, so they never idle.
+KEEP_ALIVE_S = 75.0
 _START_TIMEOUT_S = 30.0
 _JOIN_TIMEOUT_S = 10.0
 _PAIRING_TICK_S = 1.0
@@ -388,6 +394,7 @@ class BridgeService:
             ssl_certfile=str(self.identity.certificate.cert_file),
             ssl_keyfile=str(self.identity.certificate.key_file),
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            timeout_keep_alive=KEEP_ALIVE_S,
             lifespan="off",
             loop="asyncio",
             http="h11",
