@@ -84,6 +84,15 @@ class _Forwarder:
     def blocks_changed(self, bridge_id: str, speaker_id: str) -> None:
         self._emit("blocks_changed", bridge_id, speaker_id)
 
+    def deletion_run(self, bridge_id: str, data: dict) -> None:
+        self._emit("deletion_run", bridge_id, data)
+
+    def deletion_runs_synced(self, bridge_id: str, records: list) -> None:
+        self._emit("deletion_runs_synced", bridge_id, list(records))
+
+    def voice_runs_saved(self, runs: list) -> None:
+        self._emit("voice_runs_saved", list(runs))
+
 
 class BridgeAdapter(QObject):
     """Listens to a BridgeManager and re-emits its news as signals; runs its commands for the widgets.
@@ -99,6 +108,9 @@ class BridgeAdapter(QObject):
         activations_changed(): the app's activation cache has new or changed rows (needs `recorder`).
         new_destination_org(NewOrganisation): a speaker sent data to an organisation for the first time.
         blocks_changed(str bridge_id, str speaker_id): a speaker's destination blocks changed.
+        deletion_run(str bridge_id, dict run): a voice deletion run started, moved on or ended (the bridge's run JSON).
+        deletion_runs_synced(str bridge_id, list runs): runs fetched on (re)connecting (those the app had not seen).
+        voice_runs_saved(list): VoiceRuns the app's cache stored that were new or changed (needs `voice_recorder`).
     """
 
     bridge_updated = Signal(object)
@@ -112,14 +124,19 @@ class BridgeAdapter(QObject):
     activations_changed = Signal()
     new_destination_org = Signal(object)
     blocks_changed = Signal(str, str)
+    deletion_run = Signal(str, dict)
+    deletion_runs_synced = Signal(str, list)
+    voice_runs_saved = Signal(list)
     _finished = Signal(int, object)  # request id, Outcome: from a worker thread to the GUI thread
     _samples_waiting = Signal()      # from a stream thread: the sample queue was empty and is not now
 
-    def __init__(self, manager, parent: QObject | None = None, *, recorder=None) -> None:
-        """`recorder`: the ActivationRecorder whose changes become `activations_changed` (None: never)."""
+    def __init__(self, manager, parent: QObject | None = None, *, recorder=None, voice_recorder=None) -> None:
+        """`recorder`: the ActivationRecorder whose changes become `activations_changed` (None: never);
+        `voice_recorder`: the VoiceRunRecorder whose saved runs become `voice_runs_saved` (None: never)."""
         super().__init__(parent)
         self.manager = manager
         self._recorder = recorder
+        self._voice_recorder = voice_recorder
         self._listener: _Forwarder | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, Callable[[Outcome], None]] = {}
@@ -133,6 +150,11 @@ class BridgeAdapter(QObject):
         self._samples_waiting.connect(self._samples_ready)
 
     @property
+    def saves_voice_runs(self) -> bool:
+        """`voice_runs_saved` comes (a VoiceRunRecorder was given)."""
+        return self._voice_recorder is not None
+
+    @property
     def attached(self) -> bool:
         return self._listener is not None
 
@@ -143,6 +165,8 @@ class BridgeAdapter(QObject):
             self.manager.add_listener(self._listener)
             if self._recorder is not None:
                 self._recorder.add_listener(self._listener.activations_changed)
+            if self._voice_recorder is not None:
+                self._voice_recorder.add_listener(self._listener.voice_runs_saved)
 
     def detach(self) -> None:
         """Stop listening and drop pending results; idempotent."""
@@ -152,6 +176,8 @@ class BridgeAdapter(QObject):
             self.manager.remove_listener(listener)
             if self._recorder is not None:
                 self._recorder.remove_listener(listener.activations_changed)
+            if self._voice_recorder is not None:
+                self._voice_recorder.remove_listener(listener.voice_runs_saved)
         self._pending.clear()
         self._batch_timer.stop()
         with self._samples_lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
@@ -32,6 +33,7 @@ from ui.adapters import RegistryAdapter
 from ui.alerts import AlertNotifier
 from ui.destinations.notices import NewOrganisationNotifier
 from ui.bridge_adapter import BridgeAdapter
+from ui.deletions.notices import VoiceRunNotifier
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.add_device import AddDeviceDialog
 from ui.dialogs.rename import RenameDialog
@@ -72,6 +74,9 @@ class MainWindow(QMainWindow):
         pages: page key -> page widget.
         overview_page, speakers_page, bridges_page: the pages with live content.
         optouts_page: the Opt-outs page; its `reminders_due` becomes a tray notification (`_optouts_reminder`).
+        deletions_page: voice deletions, portal reminders and legal requests; erasure deadlines and due portal
+            reminders are told once a day (remind_erasure_deadlines, remind_portal_reminders).
+        voice_notices: tells failed voice deletion runs once (None without bridges).
         tray: the TrayIcon (inert without a system tray).
         discovery_label, counts_label: the status bar texts.
         page_actions: Ctrl+1..7, one per page.
@@ -111,7 +116,8 @@ class MainWindow(QMainWindow):
         self.model.load(ctx.registry.devices(), ctx.registry.groups())
 
         manager = getattr(ctx, "bridges", None)
-        self.bridge_adapter = (BridgeAdapter(manager, self, recorder=getattr(ctx, "activation_recorder", None))
+        self.bridge_adapter = (BridgeAdapter(manager, self, recorder=getattr(ctx, "activation_recorder", None),
+                                             voice_recorder=getattr(ctx, "voice_run_recorder", None))
                                if manager is not None else None)
         if self.bridge_adapter is not None:
             self.bridge_adapter.attach()  # before the pages read the statuses
@@ -128,9 +134,12 @@ class MainWindow(QMainWindow):
         self.alerts = AlertNotifier(self, self.tray, self.bridge_adapter, lambda: self.ctx.settings)
         self.alerts.open_requested.connect(self.open_activation)
         self.new_destinations = None
+        self.voice_notices = None
         if self.bridge_adapter is not None:
             self.new_destinations = NewOrganisationNotifier(self, self.tray, self.bridge_adapter)
             self.new_destinations.open_requested.connect(self.open_destinations)
+            self.voice_notices = VoiceRunNotifier(self, self.tray, self.bridge_adapter)
+            self.voice_notices.open_requested.connect(lambda: self.show_deletions("voice"))
         self.model.changed.connect(self._update_counts)
         self._update_counts()
         self._bridges_changed()
@@ -162,16 +171,22 @@ class MainWindow(QMainWindow):
         self.optouts_page.reminders_due.connect(self._optouts_reminder)
         self.optouts_page.due_changed.connect(self.overview_page.set_optouts_due)
         self.optouts_page.destinations_requested.connect(self.open_destinations)
-        self.deletions_page = DeletionsPage(self.ctx)
+        self.deletions_page = DeletionsPage(self.ctx, adapter=self.bridge_adapter, model=self.model)
         self.deletions_page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.deletions_page.page_requested.connect(lambda: self.show_page("deletions"))
+        self.deletions_page.bridges_requested.connect(lambda: self.show_page("bridges"))
+        self.deletions_page.optout_requested.connect(self.show_optout)
         self.activity_page.deletion_requested.connect(self.request_deletion)
-        # Erasure deadlines: checked at start and every hour; each reminder is told once a day.
+        # Erasure deadlines and portal reminders: checked at start and every hour; each is told once a day.
         self._erasure_told: set[tuple[int, str, str]] = set()
+        self._portal_told: set[tuple[int, str]] = set()
         self._erasure_timer = QTimer(self)
         self._erasure_timer.setInterval(3600 * 1000)
         self._erasure_timer.timeout.connect(self.remind_erasure_deadlines)
+        self._erasure_timer.timeout.connect(self.remind_portal_reminders)
         self._erasure_timer.start()
         QTimer.singleShot(0, self.remind_erasure_deadlines)
+        QTimer.singleShot(0, self.remind_portal_reminders)
         pages = [
             self.overview_page,
             self.speakers_page,
@@ -380,10 +395,56 @@ class MainWindow(QMainWindow):
             f"{verb} {plural(count, 'speaker')}…" if count else "No bridge is online: nothing to mute.", 5000)
         return count
 
-    def request_deletion(self, record) -> None:
-        """"Request deletion of this recording" on the Activity page: the Deletions page's new request for it."""
+    def request_deletion(self, record):
+        """"Delete this recording…" on the Activity page: the ways to delete it, over the window."""
+        return self.deletions_page.delete_recording(record, parent=self)
+
+    def show_deletions(self, section: str) -> None:
+        """The Deletions page on one of its tabs ("voice", "portal", "legal"), the window brought up."""
+        self.bring_to_front()
         self.show_page("deletions")
-        self.deletions_page.new_request(record)
+        self.deletions_page.show_section(section)
+
+    def show_optout(self, vendor_id: str, speaker_key: str) -> None:
+        """The Opt-outs page at the setting a voice deletion needs, on the account the speaker is linked to (else
+        any account of that vendor); without such an account, the dialog to add one."""
+        from app.deletions.voice import PREREQUISITE_SETTING
+
+        self.bring_to_front()
+        self.show_page("optouts")
+        page = self.optouts_page
+        tracker = self.ctx.optouts
+        accounts = [a for a in tracker.speaker_accounts(speaker_key) if a.vendor == vendor_id] if speaker_key else []
+        accounts = accounts or [a for a in tracker.accounts() if a.vendor == vendor_id]
+        if not accounts:
+            page.open_account_dialog(vendor_id=vendor_id)
+            return
+        page.select_account(accounts[0].account_id)
+        card = page.account_view.cards.get(PREREQUISITE_SETTING.get(vendor_id, ""))
+        if card is not None:
+            page.scroll.ensureWidgetVisible(card)
+            card.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def remind_portal_reminders(self) -> list[str]:
+        """Tell (tray, else status bar) about portal reminders that are due, each once a day; returns what was told."""
+        portal = self.deletions_page.portal
+        if portal is None:
+            return []
+        now = self.deletions_page.now()
+        today = time.strftime("%Y-%m-%d", time.localtime(now))
+        told = []
+        for reminder in portal.due():
+            key = (reminder.id, today)
+            if key in self._portal_told:
+                continue
+            self._portal_told.add(key)
+            told.append(portal.title_of(reminder))
+        if told:
+            title = "Time to delete recordings on a vendor's page"
+            message = "; ".join(told) + ". Earmuff shows the steps."
+            if not self.tray.notify(title, message, on_click=lambda: self.show_deletions("portal")):
+                self.statusBar().showMessage(f"{title}: {message}", 10000)
+        return told
 
     def remind_erasure_deadlines(self) -> list[str]:
         """Tell (tray, else status bar) about erasure requests whose deadline is near or past; returns what was told."""
@@ -408,6 +469,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{title}: {message}", 10000)
 
     def _bridge_alarm(self, alarm) -> None:
+        if self.voice_notices is not None and self.voice_notices.absorbs_alarm(alarm):
+            return  # the voice deletion's own notice says it
         self.alerts.bridge_alarm(alarm)  # not twice: an upload-while-muted alert may have said it already
 
     def open_activation(self, bridge_id: str, speaker_id: str, start: float) -> None:

@@ -42,7 +42,8 @@ def test_every_page_is_reachable_by_click_and_by_ctrl_number(qtbot, window):
 def test_later_parts_are_explained_plainly_and_there_are_no_dead_buttons(qtbot, window, key):
     page = window.pages[key]
     window.show_page(key)
-    assert "release" in page.voice_note.text()  # scheduled voice deletions: says plainly they come later
+    assert page.voice.no_bridge_state.isVisible()  # voice deletions: says plainly they need a bridge
+    assert "bridge" in page.voice.no_bridge_state.title_label.text()
     assert "GDPR" in " ".join(label.text() for label in page.findChildren(QLabel))
     for button in page.findChildren(QPushButton):
         assert button.receivers("2clicked()") > 0 or button.receivers("2clicked(bool)") > 0

@@ -66,7 +66,7 @@ def week(qtbot, window, ctx, page):
 
 
 def deletion_is_hooked_up(page) -> bool:
-    """The one deletion action is a live button (the Deletions page's erasure request), not a dead one."""
+    """The one deletion action is a live button ("Delete this recording…": the ways to delete it), not a dead one."""
     buttons = [b for b in page.findChildren(QAbstractButton) if "delet" in b.text().lower()]
     actions = [a for a in page.findChildren(QAction) if "delet" in a.text().lower()]
     return buttons == [page.delete_button] and not actions and page.delete_button.receivers("2clicked()") > 0

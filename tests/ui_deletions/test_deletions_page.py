@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.activations import ActivationRecord
 from app.erasure.states import RequestState
@@ -18,11 +18,14 @@ from test_erasure_letters_and_exports import parse_ics
 
 
 def open_page(make_window, context, qtbot):
+    """The window on the Deletions page's legal requests tab."""
     window = make_window(context)
     window.show()
     qtbot.waitExposed(window)
     window.show_page("deletions")
-    return window, window.pages["deletions"]
+    page = window.pages["deletions"]
+    page.show_section("legal")
+    return window, page
 
 
 def add_account(context, vendor="amazon", label="family"):
@@ -46,9 +49,11 @@ def write_request(qtbot, page, *, law="CCPA", cite=True):
     return dialog
 
 
-def test_page_says_voice_deletions_come_later_and_has_no_dead_buttons(qtbot, ctx, make_window):
+def test_the_page_has_three_ways_to_delete_and_no_dead_buttons(qtbot, ctx, make_window):
     _window, page = open_page(make_window, ctx, qtbot)
-    assert "later Earmuff release" in page.voice_note.text() and "voice deletions" in page.voice_note.text()
+    titles = [page.tabs.tabText(i).replace("&", "") for i in range(page.tabs.count())]
+    assert titles == ["Voice deletions", "Portal reminders", "Legal requests"]
+    assert all("come" not in label.text() or "later" not in label.text() for label in page.findChildren(QLabel))
     for button in page.findChildren(QPushButton):
         assert button.receivers("2clicked()") > 0 or button.receivers("2clicked(bool)") > 0
     assert page.empty_label.isVisible() and not page.table.isVisible()
@@ -179,7 +184,15 @@ def test_a_recording_on_the_activity_page_becomes_a_request_citing_it(qtbot, ctx
     assert activity.delete_button.isEnabled()
 
     qtbot.mouseClick(activity.delete_button, Qt.MouseButton.LeftButton)
+    ways = window.deletions_page.delete_dialog
+    assert ways is not None and ways.isVisible()
+    assert list(ways.radios) == ["portal", "legal"]  # an Amazon speaker, but its bridge is not paired here
+    ways.select("legal")
+    assert ways.action_button.text() == "&Write a request\u2026"
+    qtbot.mouseClick(ways.action_button, Qt.MouseButton.LeftButton)
+    assert not ways.isVisible()
     assert window.current_page_key() == "deletions"
+    assert window.deletions_page.current_section() == "legal"
     dialog = window.deletions_page.new_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.account_combo.currentText().startswith("Amazon")

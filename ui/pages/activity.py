@@ -107,13 +107,14 @@ class ActivityPage(QWidget):
 
     Signals:
         status_message(str): something to say in the window's status bar.
+        deletion_requested(ActivationRecord): "Delete this recording…" was pressed (the window offers the ways).
     """
 
     page_key = "activity"
     page_title = "Activity"
 
     status_message = Signal(str)
-    deletion_requested = Signal(object)  # ActivationRecord: ask the company to erase this recording
+    deletion_requested = Signal(object)
 
     def __init__(self, show_bridges: Callable[[], None], adapter=None, ctx=None, *,
                  clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
@@ -273,9 +274,9 @@ class ActivityPage(QWidget):
         self.details.setAccessibleName("Activation details")
         self.details.setOpenLinks(False)
         self.details.setMinimumWidth(260)
-        self.delete_button = QPushButton("Request &deletion of this recording…", content)
-        self.delete_button.setToolTip("Write a legal erasure request to the speaker's company that cites this "
-                                      "recording (Deletions page).")
+        self.delete_button = QPushButton("&Delete this recording…", content)
+        self.delete_button.setToolTip("The ways to delete this recording at the speaker's company: a voice command "
+                                      "through the bridge, the company's own page, or a legal request.")
         self.delete_button.setEnabled(False)
         self.delete_button.clicked.connect(self._request_deletion)
         details_box = QWidget(content)
