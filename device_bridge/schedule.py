@@ -77,14 +77,17 @@ def parse_hhmm(text: Any) -> tuple[int, int]:
 
 
 def local_to_epoch(day: date, hour: int, minute: int, tz: ZoneInfo | str) -> float:
-    """The instant the wall clock in `tz` shows `day hour:minute`.
+    """The instant the wall clock in `tz` shows `day hour:minute` (see wall_to_epoch)."""
+    return wall_to_epoch(datetime(day.year, day.month, day.day, hour, minute), _zone(tz))
+
+
+def wall_to_epoch(wall: datetime, zone: ZoneInfo) -> float:
+    """The instant the wall clock in `zone` shows the naive `wall`.
 
     A time skipped by a DST jump maps to the jump itself; a time shown twice maps to its first showing.
     """
-    zone = _zone(tz)
-    naive = datetime(day.year, day.month, day.day, hour, minute)
-    first = naive.replace(tzinfo=zone, fold=0).timestamp()
-    second = naive.replace(tzinfo=zone, fold=1).timestamp()
+    first = wall.replace(tzinfo=zone, fold=0).timestamp()
+    second = wall.replace(tzinfo=zone, fold=1).timestamp()
     if first <= second:  # an ordinary time (equal) or one shown twice (first < second)
         return first
     # In a gap, fold=0 reads the time with the offset from before the jump (a later instant) and

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
+
+from device_bridge.schedule import wall_to_epoch
 
 MIN_GAP_S = 3600.0
 #: How many coming occurrences `parse` looks at for two that are too close.
@@ -124,36 +125,9 @@ def parse_wall_time(text: str) -> datetime:
         raise ValueError(f"the start {text!r} is not a real date and time") from None
 
 
-def wall_to_epoch(wall: datetime, zone: ZoneInfo) -> float:
-    """The instant the wall clock in `zone` shows `wall`: its first showing; in a DST gap, the jump."""
-    first = wall.replace(tzinfo=zone, fold=0).timestamp()
-    second = wall.replace(tzinfo=zone, fold=1).timestamp()
-    if first <= second:  # an ordinary time (equal) or one shown twice (first < second)
-        return first
-    # In a gap, fold=0 reads the time with the offset from before the jump (a later instant) and fold=1 with
-    # the offset after it (an earlier one): the jump lies between.
-    return _jump_between(second, first, zone)
-
-
 def local_time(instant: float, zone: ZoneInfo) -> str:
     """"23:55": the wall clock time of an instant in the zone."""
     return datetime.fromtimestamp(instant, zone).strftime("%H:%M")
-
-
-def _jump_between(low: float, high: float, zone: ZoneInfo) -> float:
-    """The first whole second in (low, high] whose UTC offset differs from low's."""
-    def offset(t: float) -> timedelta | None:
-        return datetime.fromtimestamp(t, timezone.utc).astimezone(zone).utcoffset()
-
-    before = offset(low)
-    lo, hi = math.floor(low), math.ceil(high)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if offset(mid) == before:
-            lo = mid
-        else:
-            hi = mid
-    return float(hi)
 
 
 def _wall(instant: float, zone: ZoneInfo) -> datetime:
