@@ -14,7 +14,7 @@ import pytest
 
 # WORKAROUND: test folders are not packages; the real-bridge helpers live with the client tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bridge_client"))
-from client_helpers import Bridges, MemoryKeyring, keyring_backend
+from client_helpers import bridges, memory_keyring  # noqa: F401 - fixtures, re-exported for the GUI folders
 
 
 @pytest.fixture
@@ -46,18 +46,3 @@ def make_window(qtbot, ctx):
     for window in windows:
         if window.adapter.attached:
             window.quit()
-
-
-@pytest.fixture
-def memory_keyring():
-    """An in-memory keyring backend for the test (never keyrings.alt's plaintext file)."""
-    with keyring_backend(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def bridges(tmp_path):
-    """Real bridges (BridgeService, TLS on 127.0.0.1, MockFactory pins), stopped after the test."""
-    started = Bridges(tmp_path / "bridges")
-    yield started
-    started.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import keyring
+import pytest
 import keyring.backend
 import keyring.errors
 from gpiozero import Device
@@ -97,6 +98,21 @@ class Bridges:
             service.stop()
         self.factory.reset()
         Device.pin_factory = None
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An in-memory keyring backend for the test (never keyrings.alt's plaintext file)."""
+    with keyring_backend(MemoryKeyring()) as backend:
+        yield backend
+
+
+@pytest.fixture
+def bridges(tmp_path) -> Iterator[Bridges]:
+    """Real bridges (BridgeService, TLS on 127.0.0.1, MockFactory pins), stopped after the test."""
+    started = Bridges(tmp_path / "bridges")
+    yield started
+    started.close()
 
 
 class Recorder:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import gc
 import warnings
-from collections.abc import Iterator
 
 import pytest
-from client_helpers import Bridges, MemoryKeyring, Recorder, keyring_backend
+from client_helpers import Recorder, bridges, memory_keyring  # noqa: F401 - fixtures for this folder
 
 from app.bridge_client import BridgeManager
 from app.bridge_client.stream import Backoff
@@ -15,25 +14,12 @@ from app.secrets import KeyringSecretStore
 
 
 @pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    with keyring_backend(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def bridges(tmp_path) -> Iterator[Bridges]:
-    started = Bridges(tmp_path / "bridges")
-    yield started
-    started.close()
-
-
-@pytest.fixture
-def bridge(bridges):
+def bridge(bridges):  # noqa: F811 - the imported fixture, by name
     return bridges.start()
 
 
 @pytest.fixture
-def make_manager(memory_keyring):
+def make_manager(memory_keyring):  # noqa: F811 - the imported fixture, by name
     """BridgeManagers with the keyring store and quick retries; each is closed after the test."""
     made: list[BridgeManager] = []
 

@@ -13,7 +13,7 @@ import pytest
 
 # WORKAROUND: test folders are not packages; the real-bridge helpers live with the client tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bridge_client"))
-from client_helpers import Bridges, MemoryKeyring, keyring_backend  # noqa: E402
+from client_helpers import bridges, memory_keyring  # noqa: E402, F401 - fixtures for this folder
 from deletions_app_helpers import Clock  # noqa: E402
 
 from app.optouts.catalog import load_catalog  # noqa: E402
@@ -42,19 +42,6 @@ def optouts(db, catalog, clock):
     from app.optouts.tracker import OptOutTracker
 
     return OptOutTracker(db, catalog, clock=clock, actor="you (tester)")
-
-
-@pytest.fixture
-def memory_keyring():
-    with keyring_backend(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def bridges(tmp_path) -> Iterator[Bridges]:
-    started = Bridges(tmp_path / "bridges")
-    yield started
-    started.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import gc
 import os
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -16,7 +15,7 @@ import pytest  # noqa: E402
 
 # WORKAROUND: test folders are not packages; the real-bridge helpers live with the client tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bridge_client"))
-from client_helpers import Bridges, MemoryKeyring, Recorder, keyring_backend  # noqa: E402
+from client_helpers import Recorder, bridges, memory_keyring  # noqa: E402, F401 - fixtures for this folder
 
 from app.bridge_client import BridgeManager  # noqa: E402
 from app.bridge_client.pairing import probe  # noqa: E402
@@ -40,25 +39,12 @@ class NewsRecorder(Recorder):
 
 
 @pytest.fixture
-def memory_keyring():
-    with keyring_backend(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def bridges(tmp_path) -> Iterator[Bridges]:
-    started = Bridges(tmp_path / "bridges")
-    yield started
-    started.close()
-
-
-@pytest.fixture
-def bridge(bridges):
+def bridge(bridges):  # noqa: F811 - the imported fixture, by name
     return bridges.start(destination_options={"learning_s": 0.0})  # news at once, not after an hour
 
 
 @pytest.fixture
-def connected(memory_keyring, bridge):
+def connected(memory_keyring, bridge):  # noqa: F811 - the imported fixture, by name
     """(manager, recorder, bridge id) for a manager paired with `bridge` and online."""
     manager = BridgeManager(KeyringSecretStore(), backoff=lambda: Backoff(0.05, 0.4, jitter=0.0),
                             client_name="Anna's laptop")
