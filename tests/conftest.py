@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 
 # Must happen before anything imports Qt: without a platform and a display, Qt aborts the process.
@@ -101,3 +102,43 @@ def nft_command():
         yield ("ip", "netns", "exec", name, "nft")
     finally:
         subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10, check=False)
+
+
+@pytest.fixture
+def pulse_daemon(tmp_path, monkeypatch):
+    """Start a PulseAudio daemon of this test's own with `start(config_text)` (its socket, config and cookie in
+    tmp); returns the environment that reaches it, also set for this process (PortAudio's ALSA "pulse" device reads
+    it when it connects). Stopped after the test, and PortAudio then forgets its devices (later tests see none)."""
+    from app.audio import list_input_devices
+
+    daemons: list[subprocess.Popen] = []
+
+    def start(config_text: str) -> dict[str, str]:
+        env = {name: str(tmp_path / name.lower()) for name in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME")}
+        for path in env.values():
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        (tmp_path / "pa.pa").write_text(config_text)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        daemon = subprocess.Popen(
+            ["pulseaudio", "-n", "-F", str(tmp_path / "pa.pa"), "--daemonize=no", "--exit-idle-time=-1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        daemons.append(daemon)
+        deadline = time.monotonic() + 15.0
+        while subprocess.run(["pactl", "info"], capture_output=True, timeout=10).returncode != 0:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"pulseaudio did not start: {daemon.stderr.read()[-500:] if daemon.poll() else ''}")
+            threading.Event().wait(0.05)
+        return env
+
+    yield start
+    for daemon in daemons:
+        daemon.terminate()
+        try:
+            daemon.wait(10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait(5)
+        daemon.stderr.close()
+    if daemons:
+        list_input_devices(refresh=True)

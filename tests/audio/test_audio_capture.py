@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,34 +24,10 @@ set-default-source vsink.monitor
 
 
 @pytest.fixture
-def pulse(tmp_path, monkeypatch) -> Iterator[dict[str, str]]:
-    """A PulseAudio daemon of this test's own (its socket, config and cookie in tmp); the environment that
-    reaches it, set for this process too (PortAudio's ALSA "pulse" device reads it when it connects)."""
-    env = {name: str(tmp_path / name.lower()) for name in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME")}
-    for path in env.values():
-        Path(path).mkdir(mode=0o700)
-    (tmp_path / "pa.pa").write_text(SERVER_CONFIG)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    daemon = subprocess.Popen(
-        ["pulseaudio", "-n", "-F", str(tmp_path / "pa.pa"), "--daemonize=no", "--exit-idle-time=-1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 15.0
-        while subprocess.run(["pactl", "info"], capture_output=True, timeout=10).returncode != 0:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"pulseaudio did not start: {daemon.stderr.read()[-500:] if daemon.poll() else ''}")
-            threading.Event().wait(0.05)
-        yield env
-    finally:
-        daemon.terminate()
-        try:
-            daemon.wait(10)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait(5)
-        daemon.stderr.close()
-        list_input_devices(refresh=True)  # PortAudio forgets the daemon's devices: later tests see none
+def pulse(pulse_daemon) -> dict[str, str]:
+    """A PulseAudio daemon of this test's own (tests/conftest.py) with a null sink."""
+    env = pulse_daemon(SERVER_CONFIG)
+    return env
 
 
 def test_speech_played_into_a_real_device_is_metered_as_speech(pulse, make_meter, tmp_path):

@@ -6,9 +6,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,34 +29,11 @@ RATE = 16000
 
 
 @pytest.fixture
-def pulse(tmp_path, monkeypatch) -> Iterator[dict[str, str]]:
-    """A PulseAudio daemon of this test's own, reachable from this process (PortAudio's ALSA "pulse" device)."""
-    env = {name: str(tmp_path / name.lower()) for name in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME")}
-    for path in env.values():
-        Path(path).mkdir(mode=0o700)
-    (tmp_path / "pa.pa").write_text(SERVER_CONFIG)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    daemon = subprocess.Popen(
-        ["pulseaudio", "-n", "-F", str(tmp_path / "pa.pa"), "--daemonize=no", "--exit-idle-time=-1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 15.0
-        while subprocess.run(["pactl", "info"], capture_output=True, timeout=10).returncode != 0:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("pulseaudio did not start")
-            threading.Event().wait(0.05)
-        list_input_devices(refresh=True)  # PortAudio looks for devices again: now it finds "pulse"
-        yield env
-    finally:
-        daemon.terminate()
-        try:
-            daemon.wait(10)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait(5)
-        daemon.stderr.close()
-        list_input_devices(refresh=True)  # forget the daemon's devices: later tests see none
+def pulse(pulse_daemon) -> dict[str, str]:
+    """A PulseAudio daemon of this test's own (tests/conftest.py) with a null sink."""
+    env = pulse_daemon(SERVER_CONFIG)
+    list_input_devices(refresh=True)  # PortAudio looks for devices again: now it finds "pulse"
+    return env
 
 
 def test_the_phrase_comes_out_of_the_loudspeaker(pulse, tmp_path):
