@@ -115,8 +115,8 @@ def seed_deletions(store: Any, speaker_ids: Sequence[str], now: float, zone: Any
                           started_at=started, mute_lifted=True, mute_restored=True, pre_muted=True,
                           pre_source="api")
         if days_back == _UNANSWERED_NIGHT:
-            run = run.finished("no_upload_seen", "no upload began within 26 s of the phrase, twice (it was played "
-                               "again once): the command may not have reached Amazon", started + 62.0, attempts=2)
+            run = run.finished("no_upload_seen", "Kitchen speaker sent nothing within 20 s of the phrase, played "
+                               "twice", started + 62.0, attempts=2)
         else:
             delay = float(rng.uniform(1.2, 2.2))
             upload = _activation(rng, speaker_id, float(math.floor(started + 3.0 + delay)),
