@@ -678,9 +678,12 @@ class VoiceSection(QWidget):
                     outcome = Outcome(error=ValueError(f"the bridge's answer could not be read ({error})"))
                 else:
                     progress.follow(run, name)
-                    self.status_message.emit(f"{name}: the bridge started the voice deletion.")
-                    if run.state != "done" and not self._poll_timer.isActive():
-                        self._poll_timer.start()
+                    # A run whose checks fail can end before the bridge's answer arrives: its outcome came with
+                    # its event (and its notice), which "started" must not cover up.
+                    if run.state != "done":
+                        self.status_message.emit(f"{name}: the bridge started the voice deletion.")
+                        if not self._poll_timer.isActive():
+                            self._poll_timer.start()
             if not outcome.ok:
                 progress.failed(outcome.message)
                 self.status_message.emit(f"The voice deletion for {name} did not start: {outcome.message}")
