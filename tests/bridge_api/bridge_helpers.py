@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import queue
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -18,6 +23,65 @@ from requests.adapters import HTTPAdapter
 
 from device_bridge.config import BridgeConfig, SpeakerConfig
 from device_bridge.service import BridgeService
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(
+    r"^bridge ready: url=(?P<url>https://127\.0\.0\.1:(?P<port>\d+)) fingerprint=(?P<fingerprint>[0-9a-f]{64}) "
+    r"code=(?P<code>\d{6}) id=(?P<id>[0-9a-f]{32})$"
+)
+
+
+def bridge_env() -> dict[str, str]:
+    """The environment a `python -m device_bridge` child runs in: this checkout, unbuffered, gpiozero's default pins."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    environment.pop("GPIOZERO_PIN_FACTORY", None)
+    return environment
+
+
+class BridgeProcess:
+    """`python -m device_bridge ...` with its output read by a thread (so waits have deadlines)."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "device_bridge", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+        )
+        self.output: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, name="test-bridge-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.output.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self.output.append("<EOF>")
+            self._changed.notify_all()
+
+    def wait_ready(self, timeout: float = 30.0) -> re.Match:
+        def ready():
+            return next((m for line in self.output if (m := READY.match(line))), None) or (
+                "<EOF>" in self.output and "eof")
+
+        with self._changed:
+            found = self._changed.wait_for(ready, timeout)
+        assert found and found != "eof", "bridge did not become ready:\n" + "\n".join(self.output)
+        return found
+
+    def finish(self, timeout: float = 30.0) -> int:
+        code = self.process.wait(timeout)
+        self._reader.join(5.0)
+        self.process.stdout.close()
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.finish()
+
 
 TIMEOUT = (3.0, 10.0)
 KITCHEN_PIN, KITCHEN_SENSE = 17, 27

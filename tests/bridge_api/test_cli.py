@@ -2,80 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bridge_helpers import Client, pair
+from bridge_helpers import ROOT, BridgeProcess, Client, bridge_env, pair
 
 from device_bridge.api.tls import grouped
 from device_bridge.cli import main
 from device_bridge.config import load_config, loads_config
 
-ROOT = Path(__file__).resolve().parents[2]
-READY = re.compile(
-    r"^bridge ready: url=(?P<url>https://127\.0\.0\.1:(?P<port>\d+)) fingerprint=(?P<fingerprint>[0-9a-f]{64}) "
-    r"code=(?P<code>\d{6}) id=(?P<id>[0-9a-f]{32})$"
-)
-
-
-class BridgeProcess:
-    """`python -m device_bridge ...` with its output read by a thread (so waits have deadlines)."""
-
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "device_bridge", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
-        )
-        self.output: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, name="test-bridge-output", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self._changed:
-                self.output.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self.output.append("<EOF>")
-            self._changed.notify_all()
-
-    def wait_ready(self, timeout: float = 30.0) -> re.Match:
-        def ready():
-            return next((m for line in self.output if (m := READY.match(line))), None) or (
-                "<EOF>" in self.output and "eof")
-
-        with self._changed:
-            found = self._changed.wait_for(ready, timeout)
-        assert found and found != "eof", "bridge did not become ready:\n" + "\n".join(self.output)
-        return found
-
-    def finish(self, timeout: float = 30.0) -> int:
-        code = self.process.wait(timeout)
-        self._reader.join(5.0)
-        self.process.stdout.close()
-        return code
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.finish()
-
-
 @pytest.fixture
 def env(data_dir: Path) -> dict[str, str]:
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    environment.pop("GPIOZERO_PIN_FACTORY", None)
-    return environment
+    return bridge_env()
 
 
 @pytest.fixture

@@ -4,72 +4,23 @@ and the run ended "skipped"."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
-from bridge_helpers import Client, wait_until
+from bridge_helpers import BridgeProcess, Client, bridge_env, wait_until
 from deletion_helpers import ALEXA
 
-ROOT = Path(__file__).resolve().parents[2]
-READY = re.compile(r"^bridge ready: url=(?P<url>\S+) fingerprint=(?P<fingerprint>[0-9a-f]{64}) code=(?P<code>\d{6}) ")
-
-
-class Bridge:
-    """`python -m device_bridge serve --simulate ...` with its output read by a thread."""
-
-    def __init__(self, data_dir: Path, *extra: str) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-        env.pop("GPIOZERO_PIN_FACTORY", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "device_bridge", "serve", "--simulate", "--data-dir", str(data_dir),
-             "--port", "0", "--no-advertise", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
-        self.output: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, name="test-deletion-bridge-output", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self._changed:
-                self.output.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self.output.append("<EOF>")
-            self._changed.notify_all()
-
-    def ready(self) -> re.Match:
-        def found():
-            return next((m for line in self.output if (m := READY.match(line))), None) or "<EOF>" in self.output
-
-        with self._changed:
-            match = self._changed.wait_for(found, 30)
-        assert isinstance(match, re.Match), "bridge did not become ready:\n" + "\n".join(self.output)
-        return match
-
-    def finish(self) -> int:
-        code = self.process.wait(30)
-        self._reader.join(5)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-        return code
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.finish()
+def Bridge(data_dir: Path, *extra: str) -> BridgeProcess:  # noqa: N802 - reads like the class it makes
+    """`python -m device_bridge serve --simulate ...` on a free port, without an advert."""
+    return BridgeProcess("serve", "--simulate", "--data-dir", str(data_dir), "--port", "0", "--no-advertise", *extra,
+                         env=bridge_env())
 
 
 @pytest.fixture
 def bridges():
-    started: list[Bridge] = []
+    started: list[BridgeProcess] = []
     yield started
     for bridge in started:
         bridge.kill()
@@ -87,7 +38,7 @@ def _paired(ready: re.Match) -> Client:
 def test_the_demo_bridge_runs_and_schedules_voice_deletions(bridges, data_dir):
     demo = Bridge(data_dir, "--tour")
     bridges.append(demo)
-    api = _paired(demo.ready())
+    api = _paired(demo.wait_ready())
     try:
         capabilities = api.get("/v1/deletions/capabilities").json()
         assert (capabilities["tts"], capabilities["player"]) == (True, True)
@@ -118,7 +69,7 @@ def test_the_demo_bridge_runs_and_schedules_voice_deletions(bridges, data_dir):
 def test_sigkill_during_the_watch_comes_back_muted_with_the_run_skipped(bridges, data_dir):
     first = Bridge(data_dir)
     bridges.append(first)
-    api = _paired(first.ready())
+    api = _paired(first.wait_ready())
     token = api.session.headers["Authorization"].split()[1]
     try:
         assert api.get("/v1/speakers/kitchen").json()["muted"] is True
@@ -140,7 +91,7 @@ def test_sigkill_during_the_watch_comes_back_muted_with_the_run_skipped(bridges,
 
     second = Bridge(data_dir)
     bridges.append(second)
-    again = second.ready()
+    again = second.wait_ready()
     api = Client(again["url"], again["fingerprint"], token)
     try:
         kitchen = api.get("/v1/speakers/kitchen").json()
